@@ -1,0 +1,1 @@
+//! Talos: secrets, machine configuration, client configuration (work in progress).
