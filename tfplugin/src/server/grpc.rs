@@ -113,6 +113,28 @@ macro_rules! try_or_reply {
     };
 }
 
+/// Validates a configuration against a resource or data source: the schema's generic rules,
+/// then the type's own cross-attribute checks.
+fn validate_entry<T: ?Sized>(
+    entry: Result<&Entry<T>, Diagnostics>,
+    config: Option<&pb::DynamicValue>,
+    hook: impl FnOnce(&T, &Value, &mut Diagnostics),
+) -> Diagnostics {
+    let mut diags = Diagnostics::new();
+    let entry = match entry {
+        Ok(e) => e,
+        Err(d) => return d,
+    };
+    match decode(config, &entry.ty, "configuration") {
+        Ok(config) => {
+            validate_config(&entry.schema.block, &config, &mut diags);
+            hook(&entry.imp, &config, &mut diags);
+        }
+        Err(d) => diags.push(d),
+    }
+    diags
+}
+
 /// Checks that an applied state kept every known planned value (reference §3.4).
 fn apply_violations(
     planned: &Value,
@@ -221,20 +243,11 @@ impl pb::provider_server::Provider for ProviderService {
         req: Request<pb::validate_resource_config::Request>,
     ) -> Result<Response<pb::validate_resource_config::Response>, Status> {
         let req = req.into_inner();
-        let mut diags = Diagnostics::new();
-        let result = self.resource(&req.type_name).and_then(|e| {
-            let config =
-                decode(req.config.as_ref(), &e.ty, "resource configuration").map_err(Diagnostics::from)?;
-            Ok((e, config))
-        });
-        match result {
-            Ok((e, config)) => {
-                tracing::debug!(resource = %req.type_name, "validating configuration");
-                validate_config(&e.schema.block, &config, &mut diags);
-                e.imp.validate(&config, &mut diags);
-            }
-            Err(d) => diags.extend(d),
-        }
+        tracing::debug!(resource = %req.type_name, "validating configuration");
+        let diags =
+            validate_entry(self.resource(&req.type_name), req.config.as_ref(), |imp, config, diags| {
+                imp.validate(config, diags);
+            });
         ok(pb::validate_resource_config::Response { diagnostics: diagnostics(&diags) })
     }
 
@@ -243,19 +256,10 @@ impl pb::provider_server::Provider for ProviderService {
         req: Request<pb::validate_data_resource_config::Request>,
     ) -> Result<Response<pb::validate_data_resource_config::Response>, Status> {
         let req = req.into_inner();
-        let mut diags = Diagnostics::new();
-        let result = self.data_source(&req.type_name).and_then(|e| {
-            let config =
-                decode(req.config.as_ref(), &e.ty, "data source configuration").map_err(Diagnostics::from)?;
-            Ok((e, config))
-        });
-        match result {
-            Ok((e, config)) => {
-                validate_config(&e.schema.block, &config, &mut diags);
-                e.imp.validate(&config, &mut diags);
-            }
-            Err(d) => diags.extend(d),
-        }
+        let diags =
+            validate_entry(self.data_source(&req.type_name), req.config.as_ref(), |imp, config, diags| {
+                imp.validate(config, diags);
+            });
         ok(pb::validate_data_resource_config::Response { diagnostics: diagnostics(&diags) })
     }
 
