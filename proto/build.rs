@@ -25,8 +25,13 @@ fn main() {
     let root = PathBuf::from(std::env::var("CARGO_MANIFEST_DIR").expect("CARGO_MANIFEST_DIR"));
     let mut files = Vec::new();
     collect(&root, &mut files);
-    for f in &files {
-        println!("cargo:rerun-if-changed={}", f.display());
+    // Watching the directories (cargo scans them recursively) also picks up newly added files.
+    for entry in std::fs::read_dir(&root).expect("reading the proto directory").flatten() {
+        let path = entry.path();
+        let skip = path.file_name().is_some_and(|n| n == "src" || n == "target");
+        if path.is_dir() && !skip {
+            println!("cargo:rerun-if-changed={}", path.display());
+        }
     }
     let relative: Vec<_> =
         files.iter().map(|f| f.strip_prefix(&root).expect("under root").to_path_buf()).collect();
