@@ -69,6 +69,11 @@ pub fn attr_matches(address: &str, path: &str, pattern: &str) -> impl Fn(&State)
 }
 
 /// Terraform marks the attribute sensitive in the state (`sensitive_values`).
+///
+/// Only meaningful on Terraform 1.4.6 and newer: older versions list only `sensitive()` marks
+/// in `show -json`, never the schema's (hashicorp/terraform#33059), so this check fails there
+/// for every schema-sensitive attribute. On older versions, check that `terraform show` hides
+/// the value instead.
 pub fn attr_sensitive(address: &str, path: &str) -> impl Fn(&State) -> CheckResult {
     let (address, path) = (address.to_owned(), path.to_owned());
     move |state| {

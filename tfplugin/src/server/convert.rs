@@ -103,13 +103,22 @@ pub(crate) fn diagnostics(d: &Diagnostics) -> Vec<pb::Diagnostic> {
 }
 
 fn diagnostic(d: &Diagnostic) -> pb::Diagnostic {
+    // Terraform points at the configuration line of a path only through nested blocks; inside a
+    // nested attribute (`nodes[1].address`) it shows the whole resource. Naming the path in the
+    // text tells the user which element is meant.
+    let detail = match &d.attribute {
+        Some(p) if p.steps().len() > 1 && !d.detail.contains(&p.to_string()) => {
+            format!("{}\n\nAttribute: {p}", d.detail)
+        }
+        _ => d.detail.clone(),
+    };
     pb::Diagnostic {
         severity: match d.severity {
             Severity::Error => pb::diagnostic::Severity::Error as i32,
             Severity::Warning => pb::diagnostic::Severity::Warning as i32,
         },
         summary: d.summary.clone(),
-        detail: d.detail.clone(),
+        detail,
         attribute: d.attribute.as_ref().filter(|p| !p.steps().is_empty()).map(path_to_pb),
     }
 }
