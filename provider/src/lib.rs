@@ -6,11 +6,13 @@
 //! - [`resources`]: managed resource types.
 //! - [`catalog`]: supported Kubernetes and Talos versions and the platform components, as data
 //!   files with their sources.
+//! - [`cidr`]: CIDR containment and overlap for network checks.
 //! - [`docs`]: generation of `docs/` from the schemas and `examples/`.
 //! - [`talos`]: the Talos side without network: secrets bundle and PKI, machine configurations,
 //!   talosconfig and kubeconfig.
 
 pub mod catalog;
+pub mod cidr;
 pub mod data_sources;
 pub mod docs;
 pub mod provider;

@@ -22,7 +22,7 @@ use tfplugin::resource::{
     ApplyRequest, ApplyResponse, DeleteRequest, Imported, PlanRequest, PlanResponse, ReadRequest,
     ReadResponse,
 };
-use tfplugin::{Context, Diagnostic, Diagnostics, Resource, Schema};
+use tfplugin::{Context, Diagnostic, Diagnostics, Resource, Schema, Value};
 
 /// Every resource type of the provider.
 pub fn all(_settings: &SharedSettings) -> Vec<Arc<dyn Resource>> {
@@ -30,21 +30,25 @@ pub fn all(_settings: &SharedSettings) -> Vec<Arc<dyn Resource>> {
         Arc::new(SchemaOnly {
             type_name: kubernetes_cluster::TYPE_NAME,
             schema: kubernetes_cluster::schema,
+            validate: kubernetes_cluster::validate::validate,
             issue: 4,
         }),
         Arc::new(SchemaOnly {
             type_name: kubernetes_node_pool::TYPE_NAME,
             schema: kubernetes_node_pool::schema,
+            validate: |_, _| {},
             issue: 4,
         }),
         Arc::new(SchemaOnly {
             type_name: kubernetes_addon::TYPE_NAME,
             schema: kubernetes_addon::schema,
+            validate: |_, _| {},
             issue: 5,
         }),
         Arc::new(SchemaOnly {
             type_name: kubernetes_manifest::TYPE_NAME,
             schema: kubernetes_manifest::schema,
+            validate: |_, _| {},
             issue: 5,
         }),
     ]
@@ -55,6 +59,7 @@ pub fn all(_settings: &SharedSettings) -> Vec<Arc<dyn Resource>> {
 struct SchemaOnly {
     type_name: &'static str,
     schema: fn() -> Schema,
+    validate: fn(&Value, &mut Diagnostics),
     issue: u32,
 }
 
@@ -78,6 +83,9 @@ impl Resource for SchemaOnly {
     }
     fn schema(&self) -> Schema {
         (self.schema)()
+    }
+    fn validate(&self, config: &Value, diags: &mut Diagnostics) {
+        (self.validate)(config, diags);
     }
     async fn plan(&self, _ctx: &Context, _req: PlanRequest<'_>, resp: &mut PlanResponse) {
         resp.diags.push(self.unavailable());

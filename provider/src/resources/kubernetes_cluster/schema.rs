@@ -1,19 +1,12 @@
-//! `cloudtemple_kubernetes_cluster`: the control plane of one Talos Linux Kubernetes cluster.
-//!
-//! Schema only for now: create, upgrades, drift and reset land with the Talos client (see
-//! `issues show 4`). The schema is final enough to document and to plan against.
+//! The schema of `cloudtemple_kubernetes_cluster`.
 
-use super::{access, timeouts};
+use crate::resources::{access, timeouts};
 use tfplugin::Type;
 use tfplugin::plan::{requires_replace, use_state_for_unknown};
 use tfplugin::schema::{Attribute, Block, Nesting, Schema};
 use tfplugin::validate::{cidr, dns_label, each, ip_address, one_of, yaml};
 
-/// Resource type name.
-pub const TYPE_NAME: &str = "cloudtemple_kubernetes_cluster";
-
-/// Availability zones of region FR1 (AZ05 = PAR7S, AZ06 = TH3S, AZ07 = DATA4).
-pub const ZONES: [&str; 3] = ["AZ05", "AZ06", "AZ07"];
+use super::ZONES;
 
 fn network() -> Attribute {
     Attribute::nested(
