@@ -23,13 +23,15 @@ pub fn access_type() -> Type {
         ("talos_client_key", Type::String),
         ("kubernetes_version", Type::String),
         ("talos_version", Type::String),
+        ("secrets", Type::String),
     ])
 }
 
 const FIELDS: &str = "`cluster_id`, `cluster_name`, `topology`, `api_url`, `ca_certificate`, \
     `client_certificate`, `client_key` (Kubernetes admin credentials), `talos_endpoints`, \
     `talos_ca_certificate`, `talos_client_certificate`, `talos_client_key` (Talos `os:admin` credentials), \
-    `kubernetes_version` and `talos_version`";
+    `kubernetes_version`, `talos_version`, and `secrets` (the Talos secrets bundle, which node pools need to \
+    join nodes)";
 
 /// The computed `access` attribute of `cloudtemple_kubernetes_cluster`.
 pub fn exported() -> Attribute {

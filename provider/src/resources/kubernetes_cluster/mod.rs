@@ -2,10 +2,12 @@
 //!
 //! - [`schema`]: attributes and their documentation.
 //! - [`validate`]: topology, network and version rules checked before any remote call.
+//! - [`plan`]: defaults, and version moves checked against the running cluster.
 //!
 //! Create, upgrades, drift and reset land with the Talos client (see `issues show 4`); until
 //! then the type is registered schema-first.
 
+pub mod plan;
 pub mod schema;
 pub mod validate;
 
