@@ -20,6 +20,7 @@ use std::io::Write;
 use std::path::PathBuf;
 use std::sync::Arc;
 use tokio::net::{TcpListener, UnixListener};
+use tokio_stream::StreamExt as _;
 use tokio_stream::wrappers::{TcpListenerStream, UnixListenerStream};
 use tokio_util::sync::CancellationToken;
 use tonic::transport::Server;
@@ -261,7 +262,14 @@ impl Bound {
         let stop = self.shutdown.cancelled_owned();
         let result = match self.listener {
             Listener::Tcp(l) => {
-                self.router.serve_with_incoming_shutdown(TcpListenerStream::new(l), stop).await
+                // Without TCP_NODELAY every small gRPC reply waits ~40 ms on Nagle's algorithm and
+                // delayed ACKs (Go servers set it by default); each plan makes hundreds of calls.
+                let incoming = TcpListenerStream::new(l).map(|conn| {
+                    conn.inspect(|stream| {
+                        let _ = stream.set_nodelay(true);
+                    })
+                });
+                self.router.serve_with_incoming_shutdown(incoming, stop).await
             }
             Listener::Unix(l, path) => {
                 let r = self.router.serve_with_incoming_shutdown(UnixListenerStream::new(l), stop).await;
