@@ -1,5 +1,5 @@
-//! Asserts that a plan obeys Terraform core's validity rules (reference §3.3) before it leaves
-//! the provider. Terraform would reject a violating plan with "Provider produced invalid plan";
+//! Asserts that a plan obeys Terraform core's validity rules (reference §3.3), and an applied
+//! state its consistency rules (§3.4), before they leave the provider. Terraform would reject a violating plan with "Provider produced invalid plan";
 //! finding it here gives the attribute and both values, and tests catch it without Terraform.
 
 use crate::path::AttributePath;
@@ -125,6 +125,43 @@ fn check_elements(
     }
 }
 
+/// Checks that an applied state kept every known planned value (reference §3.4): Terraform
+/// rejects the result with "Provider produced inconsistent result after apply" otherwise.
+pub fn apply_violations(planned: &Value, applied: &Value) -> Vec<String> {
+    let mut out = Vec::new();
+    apply_walk(planned, applied, &AttributePath::root(), &mut out);
+    out
+}
+
+fn apply_walk(planned: &Value, applied: &Value, path: &AttributePath, out: &mut Vec<String>) {
+    match (planned, applied) {
+        (Value::Unknown, _) => {}
+        (_, Value::Unknown) => out.push(format!("{path}: known planned value became unknown")),
+        (Value::Object(p), Value::Object(a)) => {
+            for (k, pv) in p {
+                let av = a.get(k).unwrap_or(&Value::Null);
+                apply_walk(pv, av, &path.clone().attr(k.clone()), out);
+            }
+        }
+        (Value::List(p), Value::List(a)) | (Value::Tuple(p), Value::Tuple(a)) if p.len() == a.len() => {
+            for (i, (pv, av)) in p.iter().zip(a).enumerate() {
+                apply_walk(pv, av, &path.clone().index(i as i64), out);
+            }
+        }
+        (Value::Map(p), Value::Map(a)) if p.len() == a.len() => {
+            for (k, pv) in p {
+                match a.get(k) {
+                    Some(av) => apply_walk(pv, av, &path.clone().key(k.clone()), out),
+                    None => out.push(format!("{path}: planned key {k:?} is missing after apply")),
+                }
+            }
+        }
+        (Value::Set(p), Value::Set(_)) if !p.iter().all(Value::is_wholly_known) => {}
+        (p, a) if p == a => {}
+        _ => out.push(format!("{path}: planned value was changed by apply")),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -155,6 +192,19 @@ mod tests {
         assert_eq!(v.len(), 2, "{v:?}");
         assert!(v[0].starts_with("name: planned value does not match"), "{v:?}");
         assert!(v[1].starts_with("note: planned a value for a non-computed"), "{v:?}");
+    }
+
+    #[test]
+    fn apply_must_keep_known_planned_values() {
+        let planned = obj("a".into(), Value::Null, Value::Unknown);
+        assert!(apply_violations(&planned, &obj("a".into(), Value::Null, "id".into())).is_empty());
+        let v = apply_violations(&planned, &obj("b".into(), Value::Null, "id".into()));
+        assert_eq!(v, vec!["name: planned value was changed by apply"]);
+        let v = apply_violations(
+            &obj("a".into(), Value::Null, "id".into()),
+            &obj("a".into(), Value::Null, Value::Unknown),
+        );
+        assert_eq!(v, vec!["id: known planned value became unknown"]);
     }
 
     #[test]

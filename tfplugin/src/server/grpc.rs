@@ -6,7 +6,8 @@
 use super::convert::{decode, diagnostics, encode, null_value, path_to_pb, schema as schema_pb};
 use crate::context::Context;
 use crate::diag::{Diagnostic, Diagnostics};
-use crate::plan::{check::plan_violations, engine};
+use crate::plan::check::{apply_violations, plan_violations};
+use crate::plan::engine;
 use crate::provider::Provider;
 use crate::resource::{
     ApplyRequest, ApplyResponse, DataSource, DeleteRequest, PlanRequest, PlanResponse, ReadRequest, Resource,
@@ -133,41 +134,6 @@ fn validate_entry<T: ?Sized>(
         Err(d) => diags.push(d),
     }
     diags
-}
-
-/// Checks that an applied state kept every known planned value (reference §3.4).
-fn apply_violations(
-    planned: &Value,
-    applied: &Value,
-    path: &crate::path::AttributePath,
-    out: &mut Vec<String>,
-) {
-    match (planned, applied) {
-        (Value::Unknown, _) => {}
-        (_, Value::Unknown) => out.push(format!("{path}: known planned value became unknown")),
-        (Value::Object(p), Value::Object(a)) => {
-            for (k, pv) in p {
-                let av = a.get(k).unwrap_or(&Value::Null);
-                apply_violations(pv, av, &path.clone().attr(k.clone()), out);
-            }
-        }
-        (Value::List(p), Value::List(a)) | (Value::Tuple(p), Value::Tuple(a)) if p.len() == a.len() => {
-            for (i, (pv, av)) in p.iter().zip(a).enumerate() {
-                apply_violations(pv, av, &path.clone().index(i as i64), out);
-            }
-        }
-        (Value::Map(p), Value::Map(a)) if p.len() == a.len() => {
-            for (k, pv) in p {
-                match a.get(k) {
-                    Some(av) => apply_violations(pv, av, &path.clone().key(k.clone()), out),
-                    None => out.push(format!("{path}: planned key {k:?} is missing after apply")),
-                }
-            }
-        }
-        (Value::Set(p), Value::Set(_)) if !p.iter().all(Value::is_wholly_known) => {}
-        (p, a) if p == a => {}
-        _ => out.push(format!("{path}: planned value was changed by apply")),
-    }
 }
 
 fn provider_bug(what: &str, problems: &[String]) -> Diagnostic {
@@ -492,8 +458,7 @@ impl pb::provider_server::Provider for ProviderService {
             return ok(reply(state.or_else(|| Some(null_value())), req.planned_private, &diags));
         };
         if !diags.has_errors() {
-            let mut problems = Vec::new();
-            apply_violations(&planned, &state, &crate::path::AttributePath::root(), &mut problems);
+            let mut problems = apply_violations(&planned, &state);
             if !state.is_wholly_known() {
                 problems.push("the new state still contains unknown values".to_string());
             }
