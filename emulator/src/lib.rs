@@ -12,8 +12,10 @@
 //! - [`launch`]: starting a whole region (listeners, ticker, admin) from a library call.
 //! - [`cli`]: the `ct-emulator` command line.
 //!
-//! The Kubernetes API half (served on each cluster endpoint once etcd is bootstrapped) builds on
-//! [`region::Region::subscribe`] and [`region::Region::kube_api_available`].
+//! - [`kube`]: the Kubernetes API each cluster serves on its endpoint once etcd is bootstrapped
+//!   (HTTPS with client certificates from the cluster CA, discovery, CRUD, patches, server-side
+//!   apply, watches, CRDs, controllers for workloads, MetalLB addresses and PVCs, persisted state).
+//!   The region drives it through [`kube::ApiServer`]: nodes, version, availability, faults.
 
 pub mod admin;
 pub mod apid;
@@ -22,6 +24,7 @@ pub mod config;
 mod error;
 pub mod faults;
 mod ids;
+pub mod kube;
 pub mod launch;
 pub mod pki;
 pub mod region;
