@@ -1,9 +1,10 @@
 //! The admin endpoint: a small JSON-over-HTTP/1.1 API on 127.0.0.1 to inspect the region and
 //! inject or clear faults at run time, and the client the `ct-emulator fault` command uses.
 //!
-//! Routes: `GET /v1/machines`, `GET /v1/clusters`, `GET /v1/faults`, `POST /v1/faults` (a
-//! [`FaultSpec`] as JSON, answers `{"id": N}`), `DELETE /v1/faults`, `DELETE /v1/faults/{id}`,
-//! `POST /v1/machines/{id}/power-on`.
+//! Routes: `GET /v1/machines`, `GET /v1/clusters` (with where each Kubernetes API listens),
+//! `GET /v1/faults` (machine and Kubernetes API faults), `POST /v1/faults` (a [`FaultSpec`] as
+//! JSON, or a [`KubeFaultSpec`] when it names a `cluster`; answers `{"id": N}`),
+//! `DELETE /v1/faults`, `DELETE /v1/faults/{id}`, `POST /v1/machines/{id}/power-on`.
 
 use std::future::Future;
 use std::net::SocketAddr;
@@ -12,7 +13,7 @@ use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
 use tokio::net::{TcpListener, TcpStream};
 
 use crate::error::{Error, Result};
-use crate::faults::FaultSpec;
+use crate::faults::{FaultSpec, KubeFaultSpec};
 use crate::region::Region;
 
 const MAX_HEAD: usize = 64 * 1024;
@@ -112,13 +113,15 @@ fn route(region: &Region, req: &Req) -> (u16, serde_json::Value) {
     match (req.method.as_str(), parts.as_slice()) {
         ("GET", ["v1", "machines"]) => json(serde_json::to_value(region.machines())),
         ("GET", ["v1", "clusters"]) => json(serde_json::to_value(region.clusters())),
-        ("GET", ["v1", "faults"]) => json(serde_json::to_value(region.faults())),
-        ("POST", ["v1", "faults"]) => match serde_json::from_slice::<FaultSpec>(&req.body) {
-            Ok(spec) => match region.add_fault(spec) {
-                Ok(id) => (200, serde_json::json!({ "id": id })),
-                Err(e) => (400, serde_json::json!({ "error": e.to_string() })),
-            },
-            Err(e) => (400, serde_json::json!({ "error": format!("invalid fault: {e}") })),
+        ("GET", ["v1", "faults"]) => json(serde_json::to_value(region.faults()).and_then(|machines| {
+            let kube = serde_json::to_value(region.kube_faults())?;
+            let all: Vec<serde_json::Value> =
+                [machines, kube].into_iter().filter_map(|v| v.as_array().cloned()).flatten().collect();
+            Ok(serde_json::Value::Array(all))
+        })),
+        ("POST", ["v1", "faults"]) => match add_fault(region, &req.body) {
+            Ok(id) => (200, serde_json::json!({ "id": id })),
+            Err(e) => (400, serde_json::json!({ "error": e })),
         },
         ("DELETE", ["v1", "faults"]) => (200, serde_json::json!({ "cleared": region.clear_faults(None) })),
         ("DELETE", ["v1", "faults", id]) => match id.parse::<u64>() {
@@ -131,6 +134,19 @@ fn route(region: &Region, req: &Req) -> (u16, serde_json::Value) {
         },
         _ => (404, serde_json::json!({ "error": format!("no route {} {}", req.method, req.path) })),
     }
+}
+
+/// Adds a machine fault, or a Kubernetes API fault when the body names a `cluster`.
+fn add_fault(region: &Region, body: &[u8]) -> std::result::Result<u64, String> {
+    let value: serde_json::Value = serde_json::from_slice(body).map_err(|e| format!("invalid fault: {e}"))?;
+    let result = if value.get("cluster").is_some() {
+        let spec: KubeFaultSpec = serde_json::from_value(value).map_err(|e| format!("invalid fault: {e}"))?;
+        region.add_kube_fault(spec)
+    } else {
+        let spec: FaultSpec = serde_json::from_value(value).map_err(|e| format!("invalid fault: {e}"))?;
+        region.add_fault(spec)
+    };
+    result.map_err(|e| e.to_string())
 }
 
 /// Sends one request to an admin endpoint and returns the JSON body of a 200 answer.

@@ -1,6 +1,7 @@
 //! The `ct-emulator` command line: `region` starts a region of N machines and its admin
-//! endpoint; `fault`, `machines`, `clusters` and `power-on` talk to a running region's admin
-//! endpoint. Kept in the library so the binary stays a thin `main`.
+//! endpoint, and tells where each cluster's Kubernetes API comes up; `fault`, `machines`,
+//! `clusters` and `power-on` talk to a running region's admin endpoint. Kept in the library so
+//! the binary stays a thin `main`.
 
 use std::io::Write as _;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
@@ -9,9 +10,9 @@ use std::path::PathBuf;
 use serde::Deserialize;
 
 use crate::error::{Error, Result};
-use crate::faults::FaultSpec;
+use crate::faults::{FaultSpec, KubeFaultSpec};
 use crate::launch::{RegionOptions, start};
-use crate::region::RegionConfig;
+use crate::region::{Region, RegionConfig, RegionEvent};
 use crate::timing::Latencies;
 
 /// Usage text.
@@ -20,12 +21,17 @@ usage:
   ct-emulator region [--machines N] [--state-dir DIR] [--base-ip 127.0.1.1] [--port 50000]
                      [--admin 127.0.0.1:50999] [--talos-version v1.13.9] [--time-scale F]
                      [--config FILE.json] [--fault machine=m1,api=Version,kind=error-rate,rate=0.5]...
+                     [--fault cluster=demo,kind=throttle,rate=0.5,retry_after_secs=2]...
   ct-emulator fault add   --admin ADDR --machine ID|* [--api METHOD] --kind KIND [--ms N] [--rate F]
+  ct-emulator fault add   --admin ADDR --cluster ID|NAME|* --kind delay|error-rate|throttle [--ms N]
+                          [--rate F] [--retry-after SECONDS]
   ct-emulator fault list  --admin ADDR
   ct-emulator fault clear --admin ADDR [--id N]
   ct-emulator machines|clusters --admin ADDR
   ct-emulator power-on --admin ADDR --machine ID
-fault kinds: delay (--ms), error-rate (--rate), down, partitioned, reboot-hang, etcd-member-lost";
+machine fault kinds: delay (--ms), error-rate (--rate), down, partitioned, reboot-hang, etcd-member-lost
+Kubernetes API fault kinds (--cluster): delay (--ms), error-rate (--rate, 500s),
+  throttle (--rate, 429s with Retry-After: --retry-after, default 1)";
 
 /// A region file (`--config`): the same settings as the flags, plus latencies and faults.
 #[derive(Debug, Default, Deserialize)]
@@ -39,6 +45,7 @@ struct RegionFile {
     talos_version: Option<String>,
     latencies: Option<Latencies>,
     faults: Vec<FaultSpec>,
+    kube_faults: Vec<KubeFaultSpec>,
 }
 
 struct Flags {
@@ -86,18 +93,14 @@ fn out(text: &str) {
     let _ = writeln!(std::io::stdout().lock(), "{text}");
 }
 
-/// Parses `machine=m1,api=Version,kind=error-rate,rate=0.5` into a fault.
-///
-/// # Errors
-/// [`Error::InvalidFault`] when a field is malformed or the spec is not valid.
-pub fn parse_fault(text: &str) -> Result<FaultSpec> {
+fn fault_fields(text: &str) -> Result<serde_json::Value> {
     let mut map = serde_json::Map::new();
     for pair in text.split(',').filter(|p| !p.is_empty()) {
         let (k, v) =
             pair.split_once('=').ok_or_else(|| Error::InvalidFault(format!("{pair:?} is not key=value")))?;
         let value = match k {
-            "ms" => serde_json::Value::from(
-                v.parse::<u64>().map_err(|_| Error::InvalidFault(format!("ms {v:?}")))?,
+            "ms" | "retry_after_secs" => serde_json::Value::from(
+                v.parse::<u64>().map_err(|_| Error::InvalidFault(format!("{k} {v:?}")))?,
             ),
             "rate" => serde_json::Value::from(
                 v.parse::<f64>().map_err(|_| Error::InvalidFault(format!("rate {v:?}")))?,
@@ -106,10 +109,34 @@ pub fn parse_fault(text: &str) -> Result<FaultSpec> {
         };
         map.insert(k.to_owned(), value);
     }
-    let spec: FaultSpec = serde_json::from_value(serde_json::Value::Object(map))
-        .map_err(|e| Error::InvalidFault(e.to_string()))?;
+    Ok(serde_json::Value::Object(map))
+}
+
+/// Parses `machine=m1,api=Version,kind=error-rate,rate=0.5` into a machine fault.
+///
+/// # Errors
+/// [`Error::InvalidFault`] when a field is malformed or the spec is not valid.
+pub fn parse_fault(text: &str) -> Result<FaultSpec> {
+    let spec: FaultSpec =
+        serde_json::from_value(fault_fields(text)?).map_err(|e| Error::InvalidFault(e.to_string()))?;
     spec.validate()?;
     Ok(spec)
+}
+
+/// Parses `cluster=demo,kind=throttle,rate=0.5,retry_after_secs=2` into a Kubernetes API fault.
+///
+/// # Errors
+/// [`Error::InvalidFault`] when a field is malformed or the spec is not valid.
+pub fn parse_kube_fault(text: &str) -> Result<KubeFaultSpec> {
+    let spec: KubeFaultSpec =
+        serde_json::from_value(fault_fields(text)?).map_err(|e| Error::InvalidFault(e.to_string()))?;
+    spec.validate()?;
+    Ok(spec)
+}
+
+/// Whether a `key=value,...` fault names a cluster (a Kubernetes API fault).
+fn names_cluster(text: &str) -> bool {
+    text.split(',').any(|p| p.starts_with("cluster="))
 }
 
 /// Runs the command line (without the program name).
@@ -175,9 +202,13 @@ async fn region(mut flags: Flags) -> Result<()> {
         .take("--talos-version")?
         .or(file.talos_version)
         .unwrap_or_else(|| RegionConfig::default().talos_version);
-    let mut faults = file.faults;
+    let (mut faults, mut kube_faults) = (file.faults, file.kube_faults);
     for f in flags.take_all("--fault")? {
-        faults.push(parse_fault(&f)?);
+        if names_cluster(&f) {
+            kube_faults.push(parse_kube_fault(&f)?);
+        } else {
+            faults.push(parse_fault(&f)?);
+        }
     }
     flags.finish()?;
     if count == 0 || count > 250 {
@@ -190,7 +221,7 @@ async fn region(mut flags: Flags) -> Result<()> {
         })
         .collect();
     let running = start(RegionOptions {
-        region: RegionConfig { state_dir: state_dir.clone(), latencies, talos_version, faults },
+        region: RegionConfig { state_dir: state_dir.clone(), latencies, talos_version, faults, kube_faults },
         machines,
         admin: Some(admin),
     })
@@ -209,11 +240,61 @@ async fn region(mut flags: Flags) -> Result<()> {
         out(&format!("configured:       talosctl --talosconfig ./talosconfig -e {ip} -n {ip} version"));
     }
     out(&format!("faults:           ct-emulator fault add --admin {admin} --machine m1 --kind down"));
-    tokio::signal::ctrl_c()
-        .await
-        .map_err(|e| Error::InvalidOption(format!("cannot wait for Ctrl-C: {e}")))?;
+    out("Kubernetes:       each cluster's API comes up on its endpoint once etcd is bootstrapped");
+    let mut events = running.region().subscribe();
+    let mut shown = std::collections::BTreeSet::new();
+    for (key, endpoint) in running.region().kube_endpoints() {
+        let error = endpoint.listening.err();
+        show_kube_api(running.region(), &mut shown, &key, &endpoint.url, error.as_deref());
+    }
+    let ctrl_c = tokio::signal::ctrl_c();
+    tokio::pin!(ctrl_c);
+    loop {
+        tokio::select! {
+            signal = &mut ctrl_c => {
+                signal.map_err(|e| Error::InvalidOption(format!("cannot wait for Ctrl-C: {e}")))?;
+                break;
+            }
+            event = events.recv() => match event {
+                Ok(RegionEvent::KubeApi { key, url, error, .. }) => {
+                    show_kube_api(running.region(), &mut shown, &key, &url, error.as_deref());
+                }
+                Ok(_) | Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => {}
+                Err(tokio::sync::broadcast::error::RecvError::Closed) => break,
+            },
+        }
+    }
     running.shutdown().await;
     Ok(())
+}
+
+/// Prints, once per cluster and URL, where its Kubernetes API is and how to get a kubeconfig.
+fn show_kube_api(
+    region: &Region,
+    shown: &mut std::collections::BTreeSet<(String, String)>,
+    key: &str,
+    url: &str,
+    error: Option<&str>,
+) {
+    let name =
+        region.clusters().into_iter().find(|c| c.key == key).map_or_else(|| key.to_owned(), |c| c.name);
+    if let Some(e) = error {
+        out(&format!("cluster {name}: Kubernetes API cannot listen on {url} ({e}); retrying"));
+        return;
+    }
+    if !shown.insert((key.to_owned(), url.to_owned())) {
+        return;
+    }
+    let cp = region
+        .machines()
+        .into_iter()
+        .find(|m| m.cluster.as_deref() == Some(key) && m.role.as_deref() == Some("controlplane"))
+        .map_or_else(|| "CONTROL_PLANE_IP".to_owned(), |m| m.addr.ip().to_string());
+    out(&format!("cluster {name}: Kubernetes API at {url}"));
+    out(&format!(
+        "  kubeconfig: talosctl --talosconfig ./talosconfig -e {cp} -n {cp} kubeconfig ./kubeconfig"
+    ));
+    out("  then:       kubectl --kubeconfig ./kubeconfig get nodes");
 }
 
 async fn fault(mut flags: Flags) -> Result<()> {
@@ -225,14 +306,27 @@ async fn fault(mut flags: Flags) -> Result<()> {
     let value = match sub.as_str() {
         "add" => {
             let mut fields = Vec::new();
-            for key in ["machine", "api", "kind", "ms", "rate"] {
-                if let Some(v) = flags.take(&format!("--{key}"))? {
+            for (flag, key) in [
+                ("--machine", "machine"),
+                ("--cluster", "cluster"),
+                ("--api", "api"),
+                ("--kind", "kind"),
+                ("--ms", "ms"),
+                ("--rate", "rate"),
+                ("--retry-after", "retry_after_secs"),
+            ] {
+                if let Some(v) = flags.take(flag)? {
                     fields.push(format!("{key}={v}"));
                 }
             }
             flags.finish()?;
-            let spec = parse_fault(&fields.join(","))?;
-            let body = serde_json::to_string(&spec).map_err(|e| Error::InvalidFault(e.to_string()))?;
+            let text = fields.join(",");
+            let body = if names_cluster(&text) {
+                serde_json::to_string(&parse_kube_fault(&text)?)
+            } else {
+                serde_json::to_string(&parse_fault(&text)?)
+            };
+            let body = body.map_err(|e| Error::InvalidFault(e.to_string()))?;
             crate::admin::call(admin, "POST", "/v1/faults", Some(&body)).await?
         }
         "list" => {
@@ -262,5 +356,10 @@ mod tests {
         assert!(parse_fault("machine=m1,kind=delay,ms=x").is_err());
         assert!(parse_fault("machine=m1,kind").is_err());
         assert!(parse_fault("kind=down").is_err());
+        let k = parse_kube_fault("cluster=demo,kind=throttle,rate=0.25,retry_after_secs=3").expect("parses");
+        assert_eq!(k.kind, crate::faults::FaultKind::Throttle { rate: 0.25, retry_after_secs: 3 });
+        assert!(names_cluster("cluster=demo,kind=delay,ms=5") && !names_cluster("machine=m1,kind=down"));
+        assert!(parse_kube_fault("cluster=demo,kind=down").is_err());
+        assert!(parse_fault("machine=m1,kind=throttle,rate=1").is_err());
     }
 }

@@ -1,10 +1,12 @@
 //! Fault injection: per machine and per API, set at start (config file, flags) or at run time
-//! (admin endpoint). A fault names a machine (`*` for all), an API method (`*` for all) and what
-//! goes wrong.
+//! (admin endpoint). A machine fault ([`FaultSpec`]) names a machine (`*` for all), a Talos API
+//! method (`*` for all) and what goes wrong; a Kubernetes API fault ([`KubeFaultSpec`]) names a
+//! cluster and uses the same kinds (delay, error rate, throttling) on its API server.
 
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
+use crate::kube::KubeFaults;
 use crate::region::state::MachineRecord;
 
 /// What goes wrong.
@@ -16,10 +18,18 @@ pub enum FaultKind {
         /// Added latency in milliseconds (not scaled).
         ms: u64,
     },
-    /// A share of matching calls fails with `Unavailable`.
+    /// A share of matching calls fails (`Unavailable` on the Talos API, 500 on Kubernetes).
     ErrorRate {
         /// Probability in [0, 1].
         rate: f64,
+    },
+    /// A share of Kubernetes API requests is answered 429 TooManyRequests with `Retry-After`.
+    Throttle {
+        /// Probability in [0, 1].
+        rate: f64,
+        /// The `Retry-After` seconds (at least 1).
+        #[serde(default = "one_second")]
+        retry_after_secs: u64,
     },
     /// The machine is powered off: connections are refused.
     Down,
@@ -40,8 +50,27 @@ impl FaultKind {
 
     /// Whether the fault is about the whole machine (the `api` of its spec is ignored).
     pub fn is_machine_wide(&self) -> bool {
-        !matches!(self, Self::Delay { .. } | Self::ErrorRate { .. })
+        !self.is_per_request()
     }
+
+    /// Whether the fault acts on each request (delay, errors, throttling): the only kinds a
+    /// Kubernetes API fault may have.
+    pub fn is_per_request(&self) -> bool {
+        matches!(self, Self::Delay { .. } | Self::ErrorRate { .. } | Self::Throttle { .. })
+    }
+
+    fn validate_rate(&self) -> Result<()> {
+        match self {
+            Self::ErrorRate { rate } | Self::Throttle { rate, .. } if !(0.0..=1.0).contains(rate) => {
+                Err(Error::InvalidFault(format!("rate {rate} is not within [0, 1]")))
+            }
+            _ => Ok(()),
+        }
+    }
+}
+
+fn one_second() -> u64 {
+    1
 }
 
 /// A fault as requested: which machine, which API, what.
@@ -70,12 +99,13 @@ impl FaultSpec {
         if self.machine.trim().is_empty() {
             return Err(Error::InvalidFault("machine must be an id, an address or *".into()));
         }
-        if let FaultKind::ErrorRate { rate } = self.kind
-            && !(0.0..=1.0).contains(&rate)
-        {
-            return Err(Error::InvalidFault(format!("error rate {rate} is not within [0, 1]")));
+        if matches!(self.kind, FaultKind::Throttle { .. }) {
+            return Err(Error::InvalidFault(
+                "throttle (429 with Retry-After) applies to a Kubernetes API: name a cluster, not a machine"
+                    .into(),
+            ));
         }
-        Ok(())
+        self.kind.validate_rate()
     }
 
     /// Whether the spec targets this machine.
@@ -100,6 +130,68 @@ pub struct Fault {
     /// The fault.
     #[serde(flatten)]
     pub spec: FaultSpec,
+}
+
+/// A fault of one cluster's Kubernetes API (or of every cluster's).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct KubeFaultSpec {
+    /// Cluster key (`cluster.id`), cluster name or endpoint URL; `*` matches every cluster.
+    pub cluster: String,
+    /// What goes wrong: `delay`, `error-rate` (500s) or `throttle` (429s).
+    #[serde(flatten)]
+    pub kind: FaultKind,
+}
+
+impl KubeFaultSpec {
+    /// Checks the spec is meaningful.
+    ///
+    /// # Errors
+    /// [`Error::InvalidFault`] for an empty cluster, a machine-wide kind or a rate outside [0, 1].
+    pub fn validate(&self) -> Result<()> {
+        if self.cluster.trim().is_empty() {
+            return Err(Error::InvalidFault("cluster must be a cluster id, name, endpoint or *".into()));
+        }
+        if !self.kind.is_per_request() {
+            return Err(Error::InvalidFault(format!(
+                "{:?} is a machine fault; a Kubernetes API fault is delay, error-rate or throttle",
+                self.kind
+            )));
+        }
+        self.kind.validate_rate()
+    }
+
+    /// Whether the spec targets the cluster with this key, name and endpoint.
+    pub fn matches_cluster(&self, key: &str, name: &str, endpoint: &str) -> bool {
+        ["*", key, name, endpoint].contains(&self.cluster.as_str())
+    }
+}
+
+/// An active Kubernetes API fault with its id (ids are shared with machine faults).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct KubeFault {
+    /// Id to clear it with.
+    pub id: u64,
+    /// The fault.
+    #[serde(flatten)]
+    pub spec: KubeFaultSpec,
+}
+
+/// What the faults matching one cluster do to its API server: delays add up, error and
+/// throttling chances combine as independent coins, the longest `Retry-After` wins.
+pub(crate) fn kube_faults_for<'a>(faults: impl IntoIterator<Item = &'a KubeFaultSpec>) -> KubeFaults {
+    let mut out = KubeFaults::default();
+    for spec in faults {
+        match spec.kind {
+            FaultKind::Delay { ms } => out.latency_ms = out.latency_ms.saturating_add(ms),
+            FaultKind::ErrorRate { rate } => out.error_rate = 1.0 - (1.0 - out.error_rate) * (1.0 - rate),
+            FaultKind::Throttle { rate, retry_after_secs } => {
+                out.throttle_rate = 1.0 - (1.0 - out.throttle_rate) * (1.0 - rate);
+                out.retry_after_secs = out.retry_after_secs.max(retry_after_secs.max(1));
+            }
+            _ => {}
+        }
+    }
+    out
 }
 
 /// Whether a machine-wide fault satisfying `pred` applies to the machine.
@@ -151,5 +243,27 @@ mod tests {
         let down: FaultSpec = serde_json::from_str(r#"{"machine":"*","kind":"down"}"#).expect("parses");
         assert_eq!(down.api, "*");
         assert!(down.kind.is_machine_wide() && down.kind.is_etcd_breaking());
+        let throttle: FaultSpec =
+            serde_json::from_str(r#"{"machine":"m1","kind":"throttle","rate":0.5}"#).expect("parses");
+        assert!(throttle.validate().is_err(), "429s are a Kubernetes API fault");
+    }
+
+    #[test]
+    fn kube_faults_validate_match_and_combine() {
+        let spec = |json: &str| serde_json::from_str::<KubeFaultSpec>(json).expect("parses");
+        let throttle = spec(r#"{"cluster":"demo","kind":"throttle","rate":0.5}"#);
+        assert!(throttle.validate().is_ok());
+        assert!(throttle.matches_cluster("id-1", "demo", "https://10.0.0.1:6443"));
+        assert!(!throttle.matches_cluster("id-2", "other", "https://10.0.0.2:6443"));
+        assert!(spec(r#"{"cluster":"*","kind":"down"}"#).validate().is_err());
+        assert!(spec(r#"{"cluster":"","kind":"delay","ms":1}"#).validate().is_err());
+        assert!(spec(r#"{"cluster":"*","kind":"error-rate","rate":1.5}"#).validate().is_err());
+        let errors = spec(r#"{"cluster":"*","kind":"error-rate","rate":0.5}"#);
+        let delay = spec(r#"{"cluster":"*","kind":"delay","ms":30}"#);
+        let slow = spec(r#"{"cluster":"*","kind":"throttle","rate":0.5,"retry_after_secs":7}"#);
+        let all = kube_faults_for([&throttle, &errors, &errors, &delay, &delay, &slow]);
+        assert_eq!((all.latency_ms, all.retry_after_secs), (60, 7));
+        assert!((all.error_rate - 0.75).abs() < 1e-9 && (all.throttle_rate - 0.75).abs() < 1e-9);
+        assert_eq!(throttle.kind, FaultKind::Throttle { rate: 0.5, retry_after_secs: 1 });
     }
 }

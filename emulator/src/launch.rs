@@ -1,12 +1,15 @@
 //! Starting a whole region from a library call: open (or reload) its state, bind every machine's
-//! API listener, start the lifecycle ticker and optionally the admin endpoint.
+//! API listener, start the lifecycle ticker, the Kubernetes API of every bootstrapped cluster
+//! (and of clusters bootstrapped later) and optionally the admin endpoint.
 
 use std::net::SocketAddr;
 
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
+use crate::cluster_api::Supervisor;
 use crate::error::{Error, Result};
+use crate::kube::Timings;
 use crate::region::{Region, RegionConfig};
 
 /// What to start.
@@ -30,12 +33,16 @@ pub struct RunningRegion {
     tasks: Vec<JoinHandle<()>>,
 }
 
-/// Starts a region.
+/// Starts a region. A cluster's Kubernetes API listens on its endpoint (the host and port of
+/// `cluster.controlPlane.endpoint`) from its bootstrap on; a restarted region serves every
+/// bootstrapped cluster again before this returns.
 ///
 /// # Errors
 /// [`Error::Bind`] when an address cannot be bound; state and certificate errors from
 /// [`Region::open`] and [`Region::add_machine`].
 pub async fn start(options: RegionOptions) -> Result<RunningRegion> {
+    let state_dir = options.region.state_dir.clone();
+    let timings = Timings { time_scale: options.region.latencies.time_scale, ..Timings::default() };
     let region = Region::open(options.region)?;
     let stop = CancellationToken::new();
     let mut tasks = Vec::new();
@@ -55,6 +62,9 @@ pub async fn start(options: RegionOptions) -> Result<RunningRegion> {
         }));
     }
     tasks.push(tokio::spawn(region.clone().run_ticker(stop.clone().cancelled_owned())));
+    let mut supervisor = Supervisor::new(region.clone(), state_dir, timings);
+    supervisor.reconcile().await;
+    tasks.push(tokio::spawn(supervisor.run(stop.clone())));
     let admin = match options.admin {
         Some(addr) => {
             let listener = tokio::net::TcpListener::bind(addr)
@@ -95,7 +105,7 @@ impl RunningRegion {
         self.admin
     }
 
-    /// Stops every listener and task; the state file is already up to date.
+    /// Stops every listener (Kubernetes APIs included) and task; the state is already persisted.
     pub async fn shutdown(self) {
         self.stop.cancel();
         for t in self.tasks {

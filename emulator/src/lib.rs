@@ -15,11 +15,14 @@
 //! - [`kube`]: the Kubernetes API each cluster serves on its endpoint once etcd is bootstrapped
 //!   (HTTPS with client certificates from the cluster CA, discovery, CRUD, patches, server-side
 //!   apply, watches, CRDs, controllers for workloads, MetalLB addresses and PVCs, persisted state).
-//!   The region drives it through [`kube::ApiServer`]: nodes, version, availability, faults.
+//! - [`cluster_api`]: the wiring of the two halves: the region drives each cluster's
+//!   [`kube::ApiServer`] (listener on the endpoint, Nodes and static pods from the machines,
+//!   bootstrap manifests, version, availability with etcd quorum, faults).
 
 pub mod admin;
 pub mod apid;
 pub mod cli;
+pub mod cluster_api;
 pub mod config;
 mod error;
 pub mod faults;

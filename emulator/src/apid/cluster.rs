@@ -1,5 +1,6 @@
-//! `cluster.ClusterService/HealthCheck`: runs the Talos-level cluster checks until they pass or
-//! the wait timeout expires, streaming one message per step like `talosctl health` shows them.
+//! `cluster.ClusterService/HealthCheck`: runs the cluster checks (Talos, then Kubernetes) until
+//! they pass or the wait timeout expires, streaming one message per step like `talosctl health`
+//! shows them (`waiting for X: ...`, then errors as they change, then `: OK` or `: SKIP`).
 
 use std::pin::Pin;
 use std::time::Duration;
@@ -12,7 +13,7 @@ use tokio_stream::wrappers::ReceiverStream;
 use tonic::{Request, Response, Status};
 
 use super::guard::{self, admit};
-use crate::region::Region;
+use crate::region::{Outcome, Region};
 
 /// Default wait when the request gives none (upstream talosctl uses 20 minutes).
 const DEFAULT_WAIT: Duration = Duration::from_secs(20 * 60);
@@ -66,7 +67,7 @@ async fn run_checks(
     let names: Vec<&'static str> =
         region.health_steps(&id, &control_planes, &workers).iter().map(|s| s.name).collect();
     for (i, name) in names.into_iter().enumerate() {
-        if tx.send(line(format!("waiting for {name}"))).await.is_err() {
+        if tx.send(line(format!("waiting for {name}: ..."))).await.is_err() {
             return;
         }
         let mut last_error: Option<String> = None;
@@ -74,10 +75,11 @@ async fn run_checks(
             let result = region
                 .health_steps(&id, &control_planes, &workers)
                 .get(i)
-                .map_or(Ok(()), |s| s.result.clone());
+                .map_or(Ok(Outcome::Passed), |s| s.result.clone());
             match result {
-                Ok(()) => {
-                    if tx.send(line(format!("waiting for {name}: OK"))).await.is_err() {
+                Ok(outcome) => {
+                    let end = if outcome == Outcome::Passed { "OK" } else { "SKIP" };
+                    if tx.send(line(format!("waiting for {name}: {end}"))).await.is_err() {
                         return;
                     }
                     break;

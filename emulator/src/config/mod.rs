@@ -1,8 +1,10 @@
 //! Talos machine configuration (v1alpha1) as the emulator reads it: multi-document YAML, validated
 //! the way ApplyConfiguration needs (InvalidArgument on garbage), reduced to the facts the
-//! emulated machine acts on (type, endpoint, CAs, hostname, install image).
+//! emulated machine acts on (type, endpoint, CAs, hostname, install image, and in [`KubeSettings`] what
+//! its kubelet registers).
 
 mod diff;
+mod kube;
 
 use std::time::Duration;
 
@@ -11,6 +13,7 @@ use serde::Deserialize as _;
 use serde_norway::Value;
 
 pub use diff::{ConfigDiff, describe_diff};
+pub use kube::{KubeSettings, Taint, image_tag};
 
 use crate::error::{Error, Result};
 
@@ -63,6 +66,8 @@ pub struct MachineConfig {
     pub admin_cert_lifetime: Duration,
     /// `cluster.network.cni.name` (default `flannel`).
     pub cni: String,
+    /// What the kubelet registers and the control plane runs (labels, taints, versions).
+    pub kube: KubeSettings,
     /// Non-fatal validation findings, returned as ApplyConfiguration warnings.
     pub warnings: Vec<String>,
     documents: Vec<Value>,
@@ -160,6 +165,7 @@ impl MachineConfig {
             install_image: str_at(root, &["machine", "install", "image"]).map(str::to_owned),
             admin_cert_lifetime,
             cni: str_at(root, &["cluster", "network", "cni", "name"]).unwrap_or("flannel").to_owned(),
+            kube: KubeSettings::read(root)?,
             warnings,
             documents,
         })

@@ -15,7 +15,7 @@ use crate::kube::meta::{self, meta_str};
 use crate::kube::store::{ObjectKey, Store};
 
 /// How to run one cluster's API server.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct ApiServerConfig {
     /// Kubernetes version (`1.32.3` or `v1.32.3`), reported by `/version` and on Nodes.
     pub kubernetes_version: String,
@@ -29,6 +29,17 @@ pub struct ApiServerConfig {
     pub server_address: String,
     /// Controller delays and time scale.
     pub timings: Timings,
+}
+
+impl std::fmt::Debug for ApiServerConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // The serving key stays out of logs.
+        f.debug_struct("ApiServerConfig")
+            .field("kubernetes_version", &self.kubernetes_version)
+            .field("server_address", &self.server_address)
+            .field("timings", &self.timings)
+            .finish_non_exhaustive()
+    }
 }
 
 impl Default for ApiServerConfig {

@@ -6,10 +6,12 @@
 
 pub(crate) mod apply;
 mod etcd;
+mod kube;
 pub(crate) mod power;
 mod services;
 pub mod state;
 
+use std::collections::BTreeMap;
 use std::collections::hash_map::DefaultHasher;
 use std::hash::{Hash, Hasher};
 use std::net::SocketAddr;
@@ -18,12 +20,13 @@ use std::sync::{Arc, Mutex, MutexGuard};
 
 use tokio::sync::{broadcast, watch};
 
-pub use services::{HealthStep, ServiceStatus};
+pub use services::{HealthStep, Outcome, ServiceStatus};
 use state::{MachineRecord, MachineRuntime, Phase, RegionState};
 
+use crate::cluster_api::KubeEndpoint;
 use crate::config::MachineConfig;
 use crate::error::{Error, Result};
-use crate::faults::{Fault, FaultKind, FaultSpec};
+use crate::faults::{Fault, FaultKind, FaultSpec, KubeFaultSpec};
 use crate::pki::{self, LeafSpec};
 use crate::timing::{Latencies, now_ms};
 
@@ -39,8 +42,10 @@ pub struct RegionConfig {
     pub latencies: Latencies,
     /// Talos version new machines boot (maintenance ISO version).
     pub talos_version: String,
-    /// Faults active from the start.
+    /// Machine faults active from the start.
     pub faults: Vec<FaultSpec>,
+    /// Kubernetes API faults active from the start.
+    pub kube_faults: Vec<KubeFaultSpec>,
 }
 
 impl Default for RegionConfig {
@@ -50,6 +55,7 @@ impl Default for RegionConfig {
             latencies: Latencies::default(),
             talos_version: "v1.13.9".to_owned(),
             faults: Vec::new(),
+            kube_faults: Vec::new(),
         }
     }
 }
@@ -72,6 +78,17 @@ pub enum RegionEvent {
         endpoint: String,
         /// Whether the Kubernetes API should be served.
         kube_api_available: bool,
+    },
+    /// A cluster's Kubernetes API server started listening on its endpoint, or cannot.
+    KubeApi {
+        /// Cluster key.
+        key: String,
+        /// Cluster name.
+        name: String,
+        /// The endpoint URL (what kubeconfigs name).
+        url: String,
+        /// Why it cannot listen, if it cannot (it is retried).
+        error: Option<String>,
     },
 }
 
@@ -113,6 +130,10 @@ pub struct ClusterInfo {
     pub members: usize,
     /// Whether the Kubernetes API is available (quorum).
     pub kube_api_available: bool,
+    /// Where the Kubernetes API server listens, once etcd was bootstrapped.
+    pub kube_api_listening: Option<SocketAddr>,
+    /// Why the Kubernetes API server cannot listen, if it cannot.
+    pub kube_api_error: Option<String>,
 }
 
 struct Inner {
@@ -122,6 +143,8 @@ struct Inner {
     state_file: Option<PathBuf>,
     changed: watch::Sender<u64>,
     events: broadcast::Sender<RegionEvent>,
+    /// The Kubernetes API servers, by cluster key (kept by [`crate::cluster_api`]).
+    kube: Mutex<BTreeMap<String, KubeEndpoint>>,
 }
 
 /// A handle on a region; cheap to clone.
@@ -174,10 +197,14 @@ impl Region {
                 state_file,
                 changed: watch::channel(0).0,
                 events: broadcast::channel(256).0,
+                kube: Mutex::new(BTreeMap::new()),
             }),
         };
         for spec in config.faults {
             region.add_fault(spec)?;
+        }
+        for spec in config.kube_faults {
+            region.add_kube_fault(spec)?;
         }
         Ok(region)
     }
@@ -257,6 +284,7 @@ impl Region {
             .values()
             .map(|c| {
                 let (healthy, total) = st.etcd_health(c);
+                let listening = self.kube_endpoint(&c.key).map(|e| e.listening);
                 ClusterInfo {
                     key: c.key.clone(),
                     name: c.name.clone(),
@@ -265,6 +293,8 @@ impl Region {
                     healthy_members: healthy,
                     members: total,
                     kube_api_available: st.has_quorum(c),
+                    kube_api_listening: listening.clone().and_then(Result::ok),
+                    kube_api_error: listening.and_then(Result::err),
                 }
             })
             .collect()
@@ -290,11 +320,13 @@ impl Region {
         }))
     }
 
-    /// Clears one fault (`Some(id)`) or all of them; returns how many were removed.
+    /// Clears one fault (`Some(id)`), machine or Kubernetes API, or all of them; returns how many
+    /// were removed.
     pub fn clear_faults(&self, id: Option<u64>) -> usize {
         self.mutate(|st| {
-            let before = st.faults.len();
+            let before = st.faults.len() + st.kube_faults.len();
             st.faults.retain(|f| id.is_some_and(|id| f.id != id));
+            st.kube_faults.retain(|f| id.is_some_and(|id| f.id != id));
             // A cleared reboot-hang lets stuck reboots finish now.
             let now = now_ms();
             let faults = st.faults.clone();
@@ -304,11 +336,11 @@ impl Region {
                     m.deadline_ms = Some(now);
                 }
             }
-            before - st.faults.len()
+            before - st.faults.len() - st.kube_faults.len()
         })
     }
 
-    /// Active faults.
+    /// Active machine faults.
     pub fn faults(&self) -> Vec<Fault> {
         self.lock().faults.clone()
     }

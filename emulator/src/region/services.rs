@@ -1,11 +1,12 @@
-//! What a configured node reports about itself: its services (ServiceList) and the Talos-level
-//! checks of a cluster health check. Kubernetes-level checks (nodes ready, CoreDNS, kube-proxy)
-//! arrive with the Kubernetes API half of the emulator.
+//! What a configured node reports about itself: its services (ServiceList) and the checks of a
+//! cluster health check: the Talos-level ones here, then the Kubernetes-level ones (nodes,
+//! control plane components, kube-proxy, CoreDNS) from [`crate::cluster_api::health`].
 
 use tonic::Status;
 
 use super::Region;
 use super::state::{MachineRecord, Phase, RegionState};
+use crate::cluster_api::health::{self, Expected};
 use crate::faults::{FaultKind, machine_faulted};
 
 /// One service as ServiceList reports it.
@@ -21,13 +22,22 @@ pub struct ServiceStatus {
     pub message: String,
 }
 
+/// How a health check step that does not fail ends.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome {
+    /// The condition holds (`: OK`).
+    Passed,
+    /// The condition does not apply, e.g. kube-proxy is disabled (`: SKIP`).
+    Skipped,
+}
+
 /// One step of a cluster health check.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct HealthStep {
     /// What is awaited (`etcd to be healthy`).
     pub name: &'static str,
-    /// `Ok` when the check passes, else why not.
-    pub result: Result<(), String>,
+    /// How the check ends, or why it does not pass yet.
+    pub result: Result<Outcome, String>,
 }
 
 fn service(
@@ -101,7 +111,7 @@ impl Region {
         Ok(node_services(&st, m))
     }
 
-    /// Runs the Talos-level health checks once, from the point of view of node `id`.
+    /// Runs the health checks once (Talos, then Kubernetes), from the point of view of node `id`.
     pub(crate) fn health_steps(
         &self,
         id: &str,
@@ -128,7 +138,7 @@ impl Region {
             Some(c) if !st.has_quorum(c) => Err("etcdserver: no leader".to_owned()),
             Some(c) => match c.members.iter().find(|m| !st.member_healthy(m)) {
                 Some(bad) => Err(format!("etcd member {} ({:x}) is not healthy", bad.hostname, bad.id)),
-                None => Ok(()),
+                None => Ok(Outcome::Passed),
             },
         };
         let members_are_cps = cluster.map_or(Err("no etcd members".to_owned()), |c| {
@@ -137,29 +147,41 @@ impl Region {
             members.sort_unstable();
             expected.sort_unstable();
             if members == expected {
-                Ok(())
+                Ok(Outcome::Passed)
             } else {
                 Err(format!("etcd members {members:?} are not the control plane nodes {expected:?}"))
             }
         });
         let all: Vec<&MachineRecord> = cps.iter().chain(wks.iter()).copied().collect();
-        let check_all = |pred: &dyn Fn(&MachineRecord) -> bool, what: &str| -> Result<(), String> {
+        let check_all = |pred: &dyn Fn(&MachineRecord) -> bool, what: &str| -> Result<Outcome, String> {
             if let Some(n) = unknown.first() {
                 return Err(format!("node {n} is not part of the cluster"));
             }
             match all.iter().find(|m| !pred(m)) {
                 Some(m) => Err(format!("{}: {what}", m.addr.ip())),
-                None => Ok(()),
+                None => Ok(Outcome::Passed),
             }
         };
-        vec![
+        let reachable_all = |what: &str| check_all(&|m| reachable(&st, m), what);
+        let expected = Expected {
+            control_planes: cps
+                .iter()
+                .map(|m| (m.addr.ip().to_string(), reachable(&st, m) && m.phase != Phase::Booting))
+                .collect(),
+            workers: wks.iter().map(|m| m.addr.ip().to_string()).collect(),
+        };
+        let url = cluster.map_or_else(
+            || me.parsed().map(|c| c.endpoint.clone()).unwrap_or_default(),
+            |c| c.endpoint.clone(),
+        );
+        let mut steps = vec![
             HealthStep { name: "etcd to be healthy", result: etcd.clone() },
             HealthStep { name: "etcd members to be consistent across nodes", result: etcd },
             HealthStep { name: "etcd members to be control plane nodes", result: members_are_cps },
-            HealthStep {
-                name: "apid to be ready",
-                result: check_all(&|m| reachable(&st, m), "apid is not reachable"),
-            },
+            HealthStep { name: "apid to be ready", result: reachable_all("apid is not reachable") },
+            HealthStep { name: "all nodes memory sizes", result: reachable_all("error getting memory") },
+            HealthStep { name: "all nodes disk sizes", result: reachable_all("error getting volume status") },
+            HealthStep { name: "no diagnostics", result: reachable_all("error listing diagnostics") },
             HealthStep {
                 name: "kubelet to be healthy",
                 result: check_all(
@@ -171,14 +193,8 @@ impl Region {
                 name: "all nodes to finish boot sequence",
                 result: check_all(&|m| m.phase == Phase::Running, "node is still booting"),
             },
-            HealthStep {
-                name: "Kubernetes API to be available",
-                result: if cluster.is_some_and(|c| st.has_quorum(c)) {
-                    Ok(())
-                } else {
-                    Err("etcd has no quorum: the Kubernetes API is unavailable".to_owned())
-                },
-            },
-        ]
+        ];
+        steps.extend(health::k8s_steps(&expected, self.kube_endpoint(&key).as_ref(), &url));
+        steps
     }
 }

@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 use tokio_util::sync::CancellationToken;
 
 use crate::config::{MachineConfig, MachineType};
-use crate::faults::Fault;
+use crate::faults::{Fault, KubeFault};
 use crate::pki::CertPair;
 
 /// Where a machine is in its lifecycle.
@@ -216,8 +216,11 @@ pub struct RegionState {
     pub machines: BTreeMap<String, MachineRecord>,
     /// Clusters by key.
     pub clusters: BTreeMap<String, ClusterRecord>,
-    /// Active faults.
+    /// Active faults of machines.
     pub faults: Vec<Fault>,
+    /// Active faults of Kubernetes APIs.
+    #[serde(default)]
+    pub kube_faults: Vec<KubeFault>,
     /// The next fault id.
     pub next_fault_id: u64,
     /// Last known Kubernetes API availability per cluster (to report changes once).

@@ -266,3 +266,38 @@ pub fn to_node<T>(msg: T, node: &str) -> tonic::Request<T> {
 pub fn endpoint(subnet: u8) -> String {
     format!("https://127.77.{subnet}.1:6443")
 }
+
+impl Secrets {
+    /// A machine config whose kubelet carries a zone label and runs Kubernetes `k8s`
+    /// (`v1.32.3`), with the API server at the same version on control planes.
+    pub fn k8s_config(&self, kind: &str, endpoint: &str, hostname: &str, zone: &str, k8s: &str) -> String {
+        self.config(kind, endpoint, hostname, INSTALLER)
+            .replacen(
+                "machine:\n",
+                &format!(
+                    "machine:\n  nodeLabels:\n    topology.kubernetes.io/zone: {zone}\n  kubelet:\n    image: ghcr.io/siderolabs/kubelet:{k8s}\n"
+                ),
+                1,
+            )
+            .replacen(
+                "cluster:\n",
+                &format!("cluster:\n  apiServer:\n    image: registry.k8s.io/kube-apiserver:{k8s}\n"),
+                1,
+            )
+    }
+}
+
+/// The admin kubeconfig a control plane streams through the Kubeconfig RPC (a .tar.gz).
+pub async fn fetch_kubeconfig(r: &RunningRegion, id: &str, s: &Secrets) -> String {
+    use std::io::Read as _;
+    let mut stream = admin(r, id, s).await.kubeconfig(()).await.expect("kubeconfig").into_inner();
+    let mut bytes = Vec::new();
+    while let Some(chunk) = stream.message().await.expect("chunk") {
+        bytes.extend(chunk.bytes);
+    }
+    let mut archive = tar::Archive::new(flate2::read::GzDecoder::new(bytes.as_slice()));
+    let mut entry = archive.entries().expect("tar").next().expect("one entry").expect("entry");
+    let mut yaml = String::new();
+    entry.read_to_string(&mut yaml).expect("utf-8");
+    yaml
+}
