@@ -1,7 +1,9 @@
-//! The Talos side of the provider that needs no network: cluster secrets and PKI, machine
-//! configurations, and the client configurations (talosconfig, kubeconfig) derived from them.
+//! The Talos side of the provider: cluster secrets and PKI, machine configurations, the client
+//! configurations (talosconfig, kubeconfig) derived from them, and the machine API client.
 //!
 //! Map:
+//! - [`client`]: the Talos machine API client (maintenance mode and mTLS, retries of transient
+//!   errors only, cancellation);
 //! - [`secrets`]: [`SecretsBundle`], Talos's `secrets.yaml` generated in Rust or imported;
 //! - [`pki`]: the four CAs (etcd, Kubernetes, aggregator: ECDSA P-256; OS: Ed25519) and the
 //!   client certificates they sign;
@@ -18,6 +20,7 @@
 //! - [`sensitive`]: [`Sensitive`], secret text that never prints;
 //! - [`error`]: typed errors, none of which carries key material.
 
+pub mod client;
 pub mod config_checks;
 pub mod config_hash;
 pub mod error;
