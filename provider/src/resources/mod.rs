@@ -27,12 +27,7 @@ use tfplugin::{Context, Diagnostic, Diagnostics, Resource, Schema, Value};
 /// Every resource type of the provider.
 pub fn all(_settings: &SharedSettings) -> Vec<Arc<dyn Resource>> {
     vec![
-        Arc::new(SchemaOnly {
-            type_name: kubernetes_cluster::TYPE_NAME,
-            schema: kubernetes_cluster::schema,
-            validate: kubernetes_cluster::validate::validate,
-            issue: 4,
-        }),
+        Arc::new(kubernetes_cluster::KubernetesCluster),
         Arc::new(SchemaOnly {
             type_name: kubernetes_node_pool::TYPE_NAME,
             schema: kubernetes_node_pool::schema,

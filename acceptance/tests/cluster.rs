@@ -1,0 +1,146 @@
+//! `cloudtemple_kubernetes_cluster` through real terraform against the local region: a dev
+//! cluster created from maintenance mode, stable across plans (no perpetual kubeconfig diff),
+//! and destroyed back to maintenance mode; changes that need rolling node operations refused at
+//! plan with nothing changed.
+//!
+//! The region runs in this test process on its own loopback addresses (127.78.x.y), with the
+//! Talos API on port 50000 as on real machines, and modelled latencies scaled down.
+
+mod common;
+
+use acceptance::checks::{attr_eq, attr_matches, resource_exists};
+use acceptance::terraform::Terraform;
+use acceptance::{CheckResult, State, Step, TestCase};
+use common::{CLOUDTEMPLE, on_each_terraform};
+use ct_emulator::timing::Latencies;
+use ct_emulator::{RegionConfig, RegionOptions, RunningRegion};
+use serde_json::json;
+use std::net::SocketAddr;
+
+const C: &str = "cloudtemple_kubernetes_cluster.dev";
+
+/// A region of `n` machines at 127.78.`subnet`.1..n:50000, fast latencies.
+fn region(rt: &tokio::runtime::Runtime, n: u8, subnet: u8) -> RunningRegion {
+    let machines =
+        (1..=n).map(|i| (format!("m{i}"), SocketAddr::from(([127, 78, subnet, i], 50000)))).collect();
+    let region = RegionConfig {
+        latencies: Latencies { time_scale: 0.005, ..Latencies::default() },
+        talos_version: "v1.14.1".into(),
+        ..RegionConfig::default()
+    };
+    rt.block_on(ct_emulator::start(RegionOptions { region, machines, admin: None }))
+        .expect("the region starts")
+}
+
+fn phases(r: &RunningRegion) -> Vec<&'static str> {
+    r.region().machines().into_iter().map(|m| m.phase).collect()
+}
+
+fn dev_config(subnet: u8, extra: &str) -> String {
+    format!(
+        r#"
+terraform {{
+  required_providers {{
+    cloudtemple = {{ source = "cloud-temple/cloudtemple" }}
+  }}
+}}
+
+resource "cloudtemple_kubernetes_cluster" "dev" {{
+  name     = "ctdev1"
+  topology = "dev"
+  endpoint = "127.78.{subnet}.20"
+{extra}
+  network = {{
+    node_cidr = "127.78.{subnet}.0/24"
+  }}
+
+  control_plane = [
+    {{ address = "127.78.{subnet}.1", zone = "AZ05" }},
+  ]
+}}
+
+output "kubeconfig_sha" {{
+  value     = sha256(cloudtemple_kubernetes_cluster.dev.kubeconfig)
+  sensitive = true
+}}
+"#
+    )
+}
+
+fn nodes_ready(state: &State) -> CheckResult {
+    let nodes = state
+        .resource(C)
+        .and_then(|r| r.values.get("nodes").cloned())
+        .ok_or("the cluster has no nodes attribute")?;
+    let nodes = nodes.as_array().ok_or("nodes is not a list")?;
+    if nodes.len() != 1 || nodes[0]["ready"] != json!(true) || nodes[0]["etcd_member"] != json!(true) {
+        return Err(format!("expected one ready etcd member, got {nodes:?}").into());
+    }
+    Ok(())
+}
+
+#[test]
+fn dev_cluster_is_created_stable_and_destroyed_back_to_maintenance() {
+    let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
+    let r = region(&rt, 1, 1);
+    let catalog_default = cloudtemple::catalog::Catalog::embedded().default_kubernetes().to_string();
+    on_each_terraform(|tf: &Terraform| {
+        TestCase::new("dev_cluster")
+            .provider(CLOUDTEMPLE)
+            .step(
+                Step::config(dev_config(1, ""))
+                    .expect_actions(C, &["create"])
+                    .check(resource_exists(C))
+                    .check(attr_eq(C, "status", json!("ready")))
+                    .check(attr_eq(C, "kubernetes_version", json!(catalog_default.clone())))
+                    .check(attr_eq(C, "api_url", json!("https://127.78.1.20:6443")))
+                    .check(attr_eq(C, "control_plane.0.hostname", json!("ctdev1-cp-1")))
+                    .check(attr_eq(C, "network.dns_domain", json!("ctdev1-cluster.local")))
+                    .check(attr_matches(C, "kubeconfig", "(?s)server: https://127.78.1.20:6443"))
+                    .check(attr_matches(C, "talosconfig", "(?s)endpoints:.*127.78.1.1"))
+                    .check(nodes_ready),
+            )
+            // A version change needs a rolling upgrade this build refuses, before touching anything.
+            .step(
+                Step::config(dev_config(1, "  talos_version = \"1.13.9\"\n"))
+                    .expect_error("Talos version change refused|Change not supported yet"),
+            )
+            .step(Step::destroy().check(|_before: &State| {
+                let p = phases(&r);
+                if p.iter().all(|p| *p == "maintenance") {
+                    Ok(())
+                } else {
+                    Err(format!("every machine must be back in maintenance mode, phases: {p:?}").into())
+                }
+            }))
+            .run_with(tf)
+    });
+    rt.block_on(r.shutdown());
+}
+
+#[test]
+fn invalid_clusters_fail_at_plan_with_their_path() {
+    let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(1).enable_all().build().unwrap();
+    let r = region(&rt, 1, 2);
+    on_each_terraform(|tf: &Terraform| {
+        TestCase::new("invalid_cluster")
+            .provider(CLOUDTEMPLE)
+            .step(
+                Step::config(dev_config(2, "").replace("127.78.2.20", "127.99.0.20"))
+                    .expect_error("Address outside the node network")
+                    .expect_error_path("endpoint"),
+            )
+            .step(
+                Step::config(dev_config(2, "").replace("topology = \"dev\"", "topology = \"production\""))
+                    .expect_error("Wrong number of control planes"),
+            )
+            .step(
+                Step::config(dev_config(2, "  kubernetes_version = \"1.20.0\"\n"))
+                    .expect_error("Unsupported Kubernetes version")
+                    .expect_error_path("kubernetes_version"),
+            )
+            .run_with(tf)
+    });
+    assert!(phases(&r).iter().all(|p| *p == "maintenance"), "nothing was configured: {:?}", phases(&r));
+    rt.block_on(r.shutdown());
+}
