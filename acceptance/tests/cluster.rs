@@ -118,6 +118,80 @@ fn dev_cluster_is_created_stable_and_destroyed_back_to_maintenance() {
     rt.block_on(r.shutdown());
 }
 
+fn production_config(subnet: u8) -> String {
+    format!(
+        r#"
+terraform {{
+  required_providers {{
+    cloudtemple = {{ source = "cloud-temple/cloudtemple" }}
+  }}
+}}
+
+resource "cloudtemple_kubernetes_cluster" "prod" {{
+  name     = "ctprd"
+  topology = "production"
+  endpoint = "127.78.{subnet}.20"
+
+  network = {{
+    node_cidr    = "127.78.{subnet}.0/24"
+    pod_cidr     = "10.241.0.0/16"
+    service_cidr = "10.96.0.0/12"
+  }}
+
+  control_plane = [
+    {{ address = "127.78.{subnet}.1", zone = "AZ05" }},
+    {{ address = "127.78.{subnet}.2", zone = "AZ06" }},
+    {{ address = "127.78.{subnet}.3", zone = "AZ07" }},
+  ]
+}}
+"#
+    )
+}
+
+#[test]
+fn production_cluster_has_three_etcd_members_and_resets_them_all() {
+    const P: &str = "cloudtemple_kubernetes_cluster.prod";
+    let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
+    let r = region(&rt, 3, 3);
+    on_each_terraform(|tf: &Terraform| {
+        TestCase::new("production_cluster")
+            .provider(CLOUDTEMPLE)
+            .step(
+                Step::config(production_config(3))
+                    .expect_actions(P, &["create"])
+                    .check(attr_eq(P, "status", json!("ready")))
+                    .check(attr_eq(P, "control_plane.2.hostname", json!("ctprd-cp-3")))
+                    .check(|state: &State| {
+                        let nodes = state
+                            .resource(P)
+                            .and_then(|r| r.values.get("nodes").cloned())
+                            .ok_or("no nodes attribute")?;
+                        let members = nodes
+                            .as_array()
+                            .ok_or("nodes is not a list")?
+                            .iter()
+                            .filter(|n| n["etcd_member"] == json!(true) && n["ready"] == json!(true))
+                            .count();
+                        if members == 3 {
+                            Ok(())
+                        } else {
+                            Err(format!("{members} ready etcd members: {nodes}").into())
+                        }
+                    }),
+            )
+            .step(Step::destroy().check(|_before: &State| {
+                let p = phases(&r);
+                if p.iter().all(|p| *p == "maintenance") {
+                    Ok(())
+                } else {
+                    Err(format!("every machine must be back in maintenance mode, phases: {p:?}").into())
+                }
+            }))
+            .run_with(tf)
+    });
+    rt.block_on(r.shutdown());
+}
+
 #[test]
 fn invalid_clusters_fail_at_plan_with_their_path() {
     let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(1).enable_all().build().unwrap();
