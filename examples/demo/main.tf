@@ -1,5 +1,5 @@
-# The demo configuration applied by `make demo`: what a platform team reads before declaring a
-# cluster. (Clusters and add-ons join this demo as their resources land.)
+# The demo configuration applied by `make demo`: the versions and components a platform team
+# reads before declaring a cluster, and (cluster.tf) a dev cluster on the local region.
 terraform {
   required_providers {
     cloudtemple = {

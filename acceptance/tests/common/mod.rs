@@ -165,3 +165,54 @@ pub(crate) fn lines_with(text: &str, needle: &str) -> Vec<String> {
         .map(|line| line.chars().take(300).collect())
         .collect()
 }
+
+/// A local region started in the test process: machines answering the Talos API on port 50000
+/// of their own loopback addresses, with modelled latencies scaled down.
+pub(crate) struct LocalRegion {
+    rt: tokio::runtime::Runtime,
+    running: Option<ct_emulator::RunningRegion>,
+}
+
+impl LocalRegion {
+    /// Starts `n` machines at `127.a.b.1..=n` (`prefix` = `[127, a, b]`).
+    ///
+    /// # Panics
+    /// When the region cannot start (an address already in use).
+    pub(crate) fn start(prefix: [u8; 3], n: u8) -> Self {
+        let rt = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+            .expect("runtime");
+        let machines = (1..=n)
+            .map(|i| {
+                (format!("m{i}"), std::net::SocketAddr::from(([prefix[0], prefix[1], prefix[2], i], 50000)))
+            })
+            .collect();
+        let region = ct_emulator::RegionConfig {
+            latencies: ct_emulator::timing::Latencies { time_scale: 0.005, ..Default::default() },
+            talos_version: "v1.14.1".into(),
+            ..ct_emulator::RegionConfig::default()
+        };
+        let running = rt
+            .block_on(ct_emulator::start(ct_emulator::RegionOptions { region, machines, admin: None }))
+            .unwrap_or_else(|e| panic!("the region starts: {e}"));
+        Self { rt, running: Some(running) }
+    }
+
+    /// The phase of every machine (`maintenance`, `running`, ...).
+    pub(crate) fn phases(&self) -> Vec<&'static str> {
+        self.running
+            .as_ref()
+            .map(|r| r.region().machines().into_iter().map(|m| m.phase).collect())
+            .unwrap_or_default()
+    }
+}
+
+impl Drop for LocalRegion {
+    fn drop(&mut self) {
+        if let Some(r) = self.running.take() {
+            self.rt.block_on(r.shutdown());
+        }
+    }
+}
