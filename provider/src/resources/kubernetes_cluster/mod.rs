@@ -5,12 +5,14 @@
 //! - [`plan`]: defaults, and version moves checked against the running cluster.
 //! - [`spec`]: the typed form of a known plan.
 //! - [`create`], [`read`], [`delete`]: the operations on the nodes.
+//! - [`import`]: an existing cluster from a control plane address and its secrets bundle.
 //!
 //! In-place changes that need the nodes (versions, configuration patches, control plane
 //! membership) are refused at plan until rolling upgrades land (see `issues show 4`).
 
 pub mod create;
 pub mod delete;
+pub mod import;
 pub mod plan;
 pub mod read;
 pub mod schema;
@@ -105,5 +107,13 @@ impl Resource for KubernetesCluster {
 
     async fn delete(&self, ctx: &Context, req: DeleteRequest<'_>) -> Diagnostics {
         delete::delete(ctx, req).await
+    }
+
+    async fn import(
+        &self,
+        ctx: &Context,
+        id: &str,
+    ) -> Result<Vec<tfplugin::resource::Imported>, Diagnostics> {
+        import::import(ctx, id).await
     }
 }

@@ -121,7 +121,7 @@ pub fn schema() -> Schema {
         .attribute(
             Attribute::string("id")
                 .computed()
-                .description("Cluster identifier (also the import ID).")
+                .description("Cluster identifier: its name. Import takes another ID (see Import below).")
                 .plan_modifier(use_state_for_unknown()),
         )
         .attribute(
