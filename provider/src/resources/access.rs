@@ -24,14 +24,17 @@ pub fn access_type() -> Type {
         ("kubernetes_version", Type::String),
         ("talos_version", Type::String),
         ("secrets", Type::String),
+        ("pod_cidr", Type::String),
+        ("service_cidr", Type::String),
+        ("dns_domain", Type::String),
     ])
 }
 
 const FIELDS: &str = "`cluster_id`, `cluster_name`, `topology`, `api_url`, `ca_certificate`, \
     `client_certificate`, `client_key` (Kubernetes admin credentials), `talos_endpoints`, \
     `talos_ca_certificate`, `talos_client_certificate`, `talos_client_key` (Talos `os:admin` credentials), \
-    `kubernetes_version`, `talos_version`, and `secrets` (the Talos secrets bundle, which node pools need to \
-    join nodes)";
+    `kubernetes_version`, `talos_version`, `secrets` (the Talos secrets bundle, which node pools need to \
+    join nodes), and the cluster networks `pod_cidr`, `service_cidr` and `dns_domain`";
 
 /// The computed `access` attribute of `cloudtemple_kubernetes_cluster`.
 pub fn exported() -> Attribute {

@@ -5,9 +5,9 @@
 //! - [`access`]: the credentials object a cluster exports and the others take.
 //! - [`timeouts`]: the `timeouts` block.
 //!
-//! The four types are published schema-first: configurations can be written, validated and
-//! documented now, and planning one says plainly that it is not available yet, before anything
-//! is created. Each becomes a full implementation with its issue.
+//! The cluster and node pool types are implemented; the add-on and manifest types are published
+//! schema-first: configurations can be written, validated and documented now, and planning one
+//! says plainly that it is not available yet, before anything is created.
 
 pub mod access;
 pub mod kubernetes_addon;
@@ -28,12 +28,7 @@ use tfplugin::{Context, Diagnostic, Diagnostics, Resource, Schema, Value};
 pub fn all(_settings: &SharedSettings) -> Vec<Arc<dyn Resource>> {
     vec![
         Arc::new(kubernetes_cluster::KubernetesCluster),
-        Arc::new(SchemaOnly {
-            type_name: kubernetes_node_pool::TYPE_NAME,
-            schema: kubernetes_node_pool::schema,
-            validate: |_, _| {},
-            issue: 4,
-        }),
+        Arc::new(kubernetes_node_pool::KubernetesNodePool),
         Arc::new(SchemaOnly {
             type_name: kubernetes_addon::TYPE_NAME,
             schema: kubernetes_addon::schema,

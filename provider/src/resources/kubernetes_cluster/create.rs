@@ -123,6 +123,9 @@ pub fn access(spec: &ClusterSpec, creds: &Credentials) -> Result<Value, Diagnost
         ("kubernetes_version", Value::from(spec.kubernetes_version.to_string())),
         ("talos_version", Value::from(spec.talos_version.to_string())),
         ("secrets", Value::from(creds.bundle.to_yaml().expose())),
+        ("pod_cidr", Value::from(spec.network.pod_cidrs.first().cloned().unwrap_or_default())),
+        ("service_cidr", Value::from(spec.network.service_cidrs.first().cloned().unwrap_or_default())),
+        ("dns_domain", Value::from(spec.network.dns_domain.clone())),
     ]))
 }
 

@@ -1,17 +1,12 @@
-//! `cloudtemple_kubernetes_node_pool`: worker, storage (Ceph) or GPU nodes of one cluster.
-//!
-//! Schema only for now (see `issues show 4`). Nodes are a map keyed by hostname so that adding
-//! or removing one node plans exactly that node, never a shift of the others.
+//! The schema of `cloudtemple_kubernetes_node_pool`. Nodes are a map keyed by hostname so that
+//! adding or removing one node plans exactly that node, never a shift of the others.
 
-use super::kubernetes_cluster::ZONES;
-use super::{access, timeouts};
+use crate::resources::kubernetes_cluster::ZONES;
+use crate::resources::{access, timeouts};
 use tfplugin::Type;
 use tfplugin::plan::{default_value, requires_replace, use_state_for_unknown};
 use tfplugin::schema::{Attribute, Block, Nesting, Schema};
 use tfplugin::validate::{dns_label, each, int_between, ip_address, non_empty, one_of, yaml};
-
-/// Resource type name.
-pub const TYPE_NAME: &str = "cloudtemple_kubernetes_node_pool";
 
 fn nodes() -> Attribute {
     Attribute::nested(
@@ -25,7 +20,7 @@ fn nodes() -> Attribute {
     .required()
     .description(
         "Nodes of the pool, keyed by hostname. A new key joins a node (in parallel with the others); a removed \
-         key cordons, drains and resets that node. In `production`, spread nodes across AZ05, AZ06 and AZ07 \
+         key resets that node back to maintenance mode. In `production`, spread nodes across AZ05, AZ06 and AZ07 \
          (storage pools need one node per zone).",
     )
 }
@@ -59,7 +54,9 @@ fn node_status() -> Attribute {
         ])),
     )
     .computed()
-    .description("Live view of each node, keyed by hostname: `address`, `zone`, `talos_version`, `kubelet_version`, `ready`.")
+    .description("Live view of each node, keyed by hostname: `address`, `zone`, `talos_version`, `kubelet_version`, `ready` \
+         (the node answers its Talos API configured for this cluster). A node found back in maintenance mode is \
+         dropped from `nodes` and `node_status`, so the next plan re-joins it.")
 }
 
 /// The schema.
@@ -67,8 +64,9 @@ pub fn schema() -> Schema {
     Schema::new(
         Block::new(
             "A pool of worker, storage (dedicated Ceph) or GPU nodes joined to a `cloudtemple_kubernetes_cluster`.\n\n\
-             Nodes follow the cluster's Kubernetes and Talos versions; upgrades roll through the pool in batches \
-             of `max_unavailable` nodes.",
+             Nodes are rendered with the cluster's Kubernetes and Talos versions. Configuration changes (labels, \
+             taints, `config_patches`, the cluster's Kubernetes version) roll through the pool in batches of \
+             `max_unavailable` nodes; Talos upgrades of pool nodes are not performed yet.",
         )
         .attribute(Attribute::string("id").computed().description("Pool identifier (`<cluster id>/<name>`).").plan_modifier(use_state_for_unknown()))
         .attribute(access::argument())
@@ -95,7 +93,7 @@ pub fn schema() -> Schema {
         .attribute(
             Attribute::number("max_unavailable")
                 .optional_computed()
-                .description("How many nodes may be drained at once during upgrades and configuration changes.")
+                .description("How many nodes are changed at once during configuration changes.")
                 .validator(int_between(1, 100))
                 .plan_modifier(default_value(1i64, "1")),
         )
