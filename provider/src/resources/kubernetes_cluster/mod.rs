@@ -24,6 +24,9 @@ pub use schema::schema;
 /// Resource type name.
 pub const TYPE_NAME: &str = "cloudtemple_kubernetes_cluster";
 
+/// Default time limits of create, update and delete (documented by the `timeouts` block).
+pub const TIMEOUTS: [&str; 3] = ["30m", "60m", "15m"];
+
 /// Availability zones of region FR1 (AZ05 = PAR7S, AZ06 = TH3S, AZ07 = DATA4).
 pub const ZONES: [&str; 3] = ["AZ05", "AZ06", "AZ07"];
 

@@ -210,6 +210,6 @@ pub fn schema() -> Schema {
         .attribute(access::exported().plan_modifier(use_state_for_unknown()))
         .attribute(nodes())
         .attribute(Attribute::string("status").computed().description("`ready`, or what is degraded."))
-        .block(timeouts::block(["30m", "60m", "15m"])),
+        .block(timeouts::block(super::TIMEOUTS)),
     )
 }

@@ -1,11 +1,10 @@
 //! The typed form of a wholly known cluster plan, as create, read and delete use it.
 
 use crate::catalog::Version;
+use crate::resources::timeouts::Timeouts;
 use crate::talos::machine_config::{ClusterInput, ClusterNetwork, Cni, NodeInput, NodeRole};
 use std::collections::BTreeMap;
 use std::net::IpAddr;
-use std::time::Duration;
-use tfplugin::validate::parse_duration;
 use tfplugin::{Diagnostic, Value};
 
 /// Disk Talos installs itself on (the product's VMs boot from their first disk).
@@ -20,17 +19,6 @@ pub struct NodeSpec {
     pub zone: String,
     /// Hostname.
     pub hostname: String,
-}
-
-/// Time limits of the three operations.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Timeouts {
-    /// Create.
-    pub create: Duration,
-    /// Update.
-    pub update: Duration,
-    /// Delete.
-    pub delete: Duration,
 }
 
 /// A cluster as planned, every value known.
@@ -77,14 +65,6 @@ fn ip(s: &str, name: &str) -> Result<IpAddr, Diagnostic> {
 fn version(v: &Value, name: &str) -> Result<Version, Diagnostic> {
     let s = text(v, name)?;
     Version::parse(&s).map_err(|e| Diagnostic::error("Invalid version", format!("{name}: {e}.")))
-}
-
-fn timeout(v: &Value, name: &str, default: Duration) -> Duration {
-    v.get_attr("timeouts")
-        .and_then(|t| t.get_attr(name))
-        .and_then(Value::as_str)
-        .and_then(parse_duration)
-        .unwrap_or(default)
 }
 
 impl ClusterSpec {
@@ -136,11 +116,7 @@ impl ClusterSpec {
             control_planes,
             config_patches,
             on_destroy: v.get_attr("on_destroy").and_then(Value::as_str).unwrap_or("reset").to_string(),
-            timeouts: Timeouts {
-                create: timeout(v, "create", Duration::from_secs(30 * 60)),
-                update: timeout(v, "update", Duration::from_secs(60 * 60)),
-                delete: timeout(v, "delete", Duration::from_secs(15 * 60)),
-            },
+            timeouts: Timeouts::from_value(v, super::TIMEOUTS),
             name,
         })
     }

@@ -31,6 +31,9 @@ use tfplugin::{AttributePath, Context, Diagnostics, Resource, Schema, Value};
 /// Resource type name.
 pub const TYPE_NAME: &str = "cloudtemple_kubernetes_node_pool";
 
+/// Default time limits of create, update and delete (documented by the `timeouts` block).
+pub const TIMEOUTS: [&str; 3] = ["30m", "60m", "30m"];
+
 /// The resource.
 #[derive(Debug, Clone, Copy)]
 pub struct KubernetesNodePool;

@@ -106,6 +106,6 @@ pub fn schema() -> Schema {
         .attribute(Attribute::string("kubernetes_version").computed().description("Kubernetes version of the nodes (the cluster's)."))
         .attribute(Attribute::string("talos_version").computed().description("Talos version of the nodes (the cluster's)."))
         .attribute(node_status())
-        .block(timeouts::block(["30m", "60m", "30m"])),
+        .block(timeouts::block(super::TIMEOUTS)),
     )
 }

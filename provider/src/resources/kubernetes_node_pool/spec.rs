@@ -4,6 +4,7 @@
 use crate::catalog::Version;
 use crate::resources::kubernetes_cluster::plan::{DEFAULT_POD_CIDR, DEFAULT_SERVICE_CIDR};
 use crate::resources::kubernetes_cluster::spec::INSTALL_DISK;
+use crate::resources::timeouts::Timeouts;
 use crate::talos::client::TalosCredentials;
 use crate::talos::machine_config::{
     ClusterInput, ClusterNetwork, Cni, NodeInput, NodeRole, RenderedConfig, Taint, render,
@@ -11,8 +12,6 @@ use crate::talos::machine_config::{
 use crate::talos::{SecretsBundle, Sensitive};
 use std::collections::BTreeMap;
 use std::net::IpAddr;
-use std::time::Duration;
-use tfplugin::validate::parse_duration;
 use tfplugin::{Diagnostic, Value};
 
 /// One node of the pool.
@@ -45,17 +44,6 @@ pub struct ClusterAccess {
     pub talos: TalosCredentials,
     /// The cluster's pod and service networks and DNS domain.
     pub network: ClusterNetwork,
-}
-
-/// Time limits of the three operations.
-#[derive(Clone, Copy, Debug)]
-pub struct Timeouts {
-    /// Create.
-    pub create: Duration,
-    /// Update.
-    pub update: Duration,
-    /// Delete.
-    pub delete: Duration,
 }
 
 /// A pool as planned or stored, every value known.
@@ -98,14 +86,6 @@ fn text(v: &Value, name: &str) -> Result<String, Diagnostic> {
 fn version(v: &Value, name: &str) -> Result<Version, Diagnostic> {
     let s = text(v, name)?;
     Version::parse(&s).map_err(|e| Diagnostic::error("Invalid version", format!("cluster.{name}: {e}.")))
-}
-
-fn timeout(v: &Value, name: &str, default: Duration) -> Duration {
-    v.get_attr("timeouts")
-        .and_then(|t| t.get_attr(name))
-        .and_then(Value::as_str)
-        .and_then(parse_duration)
-        .unwrap_or(default)
 }
 
 /// The role named by the `role` attribute.
@@ -229,11 +209,7 @@ impl PoolSpec {
             taints,
             config_patches,
             max_unavailable,
-            timeouts: Timeouts {
-                create: timeout(v, "create", Duration::from_secs(30 * 60)),
-                update: timeout(v, "update", Duration::from_secs(60 * 60)),
-                delete: timeout(v, "delete", Duration::from_secs(30 * 60)),
-            },
+            timeouts: Timeouts::from_value(v, super::TIMEOUTS),
         })
     }
 
