@@ -337,19 +337,25 @@ async fn kube_rs_sees_nodes_versions_faults_upgrades_and_resets() {
         all.extend_from_slice(args);
         ct_emulator::cli::run(cli(&all))
     };
+    // A fault reaches the cluster's API server through a region event: poll until it shows.
     fault(&["--kind", "throttle", "--rate", "1", "--retry-after", "2"]).await.expect("throttle");
     let raw_nodes: Api<Node> = Api::all(raw.clone());
-    let e = raw_nodes.get("cp-1").await.expect_err("throttled");
-    assert_eq!(api_error(e), (429, "TooManyRequests".to_owned(), Some(2)));
+    let throttled = eventually("the throttle fault", 5, || async { raw_nodes.get("cp-1").await.err() }).await;
+    assert_eq!(api_error(throttled), (429, "TooManyRequests".to_owned(), Some(2)));
     ct_emulator::cli::run(cli(&["fault", "clear", "--admin", &admin_flag])).await.expect("clear");
+    eventually("the throttle fault cleared", 5, || async { raw_nodes.get("cp-1").await.ok() }).await;
     fault(&["--kind", "error-rate", "--rate", "1"]).await.expect("errors");
-    let e = nodes.get("cp-1").await.expect_err("500");
-    assert_eq!(api_error(e).0, 500);
+    let failed = eventually("the error-rate fault", 5, || async { raw_nodes.get("cp-1").await.err() }).await;
+    assert_eq!(api_error(failed).0, 500);
     ct_emulator::cli::run(cli(&["fault", "clear", "--admin", &admin_flag])).await.expect("clear");
+    eventually("the error-rate fault cleared", 5, || async { raw_nodes.get("cp-1").await.ok() }).await;
     fault(&["--kind", "delay", "--ms", "300"]).await.expect("delay");
-    let t = Instant::now();
-    nodes.get("cp-1").await.expect("slow but fine");
-    assert!(t.elapsed() >= Duration::from_millis(300));
+    eventually("the delay fault", 5, || async {
+        let t = Instant::now();
+        nodes.get("cp-1").await.expect("slow but fine");
+        (t.elapsed() >= Duration::from_millis(300)).then_some(())
+    })
+    .await;
     assert!(fault(&["--kind", "down"]).await.is_err(), "a machine fault cannot target a cluster");
     r.region().clear_faults(None);
 
