@@ -100,7 +100,7 @@ async fn conflicts_name_fields_and_managers_until_forced() {
     );
     assert_eq!(
         v["details"]["causes"][0],
-        json!({"type": "FieldManagerConflict", "message": "conflict with \"kubectl-client-side-apply\" using apps/v1", "field": ".spec.replicas"})
+        json!({"reason": "FieldManagerConflict", "message": "conflict with \"kubectl-client-side-apply\" using apps/v1", "field": ".spec.replicas"})
     );
     let (s, v) = c.apply(URI, "kubectl", false, &deployment(3, "nginx:2", &json!({}))).await;
     assert_eq!(s, StatusCode::CONFLICT);

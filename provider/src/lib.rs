@@ -8,6 +8,8 @@
 //!   files with their sources.
 //! - [`cidr`]: CIDR containment and overlap for network checks.
 //! - [`docs`]: generation of `docs/` from the schemas and `examples/`.
+//! - [`kube`]: the Kubernetes API client: server-side apply of object sets, discovery, readiness,
+//!   drift, prune, node cordon and drain.
 //! - [`talos`]: the Talos side without network: secrets bundle and PKI, machine configurations,
 //!   talosconfig and kubeconfig.
 
@@ -15,6 +17,7 @@ pub mod catalog;
 pub mod cidr;
 pub mod data_sources;
 pub mod docs;
+pub mod kube;
 pub mod provider;
 pub mod resources;
 pub mod talos;

@@ -221,7 +221,7 @@ fn conflict_error(managers: &[Manager], conflicts: &[(usize, Path)]) -> ApiError
     let causes: Vec<Value> = conflicts
         .iter()
         .map(|(i, p)| {
-            json!({"type": "FieldManagerConflict", "message": format!("conflict with {}", managers[*i].describe()),
+            json!({"reason": "FieldManagerConflict", "message": format!("conflict with {}", managers[*i].describe()),
                    "field": fieldset::display(p)})
         })
         .collect();

@@ -11,6 +11,7 @@ use serde::Deserialize;
 
 use super::date::Date;
 use super::error::{CatalogError, CompatibilityError};
+use super::manifests::{self, Manifests};
 use super::schema;
 use super::source::Sources;
 use super::version::{MinorVersion, Version};
@@ -187,9 +188,9 @@ pub struct Addon {
     pub defaults: DefaultPolicy,
     /// JSON schema (catalog subset) of `configuration_values`.
     pub configuration_schema: serde_json::Value,
-    /// Reserved for the Kubernetes objects the add-on installs (not read yet).
+    /// The Kubernetes objects the add-on installs, as templates (see [`super::manifests`]).
     #[serde(default)]
-    pub manifests: Option<serde_json::Value>,
+    pub manifests: Option<Manifests>,
 }
 
 /// A deprecated name that resolves to another add-on.
@@ -281,6 +282,24 @@ impl Addon {
     /// Validates `configuration_values` (parsed JSON) against the add-on's schema.
     pub fn validate_configuration(&self, values: &serde_json::Value) -> Vec<schema::Violation> {
         schema::validate(&self.configuration_schema, values)
+    }
+
+    /// The configuration as the templates see it: `values` (already valid) with every schema
+    /// default filled in. Equal inputs give equal outputs, so it is also the normalised form.
+    pub fn effective_configuration(&self, values: &serde_json::Value) -> serde_json::Value {
+        manifests::apply_defaults(&self.configuration_schema, values)
+    }
+
+    /// Renders the objects `version` installs with `values` (validated, defaults not yet
+    /// applied), in apply order. An add-on without templates installs nothing.
+    pub fn render(
+        &self,
+        version: Version,
+        values: &serde_json::Value,
+    ) -> Result<Vec<serde_json::Value>, manifests::RenderError> {
+        let Some(manifests) = &self.manifests else { return Ok(Vec::new()) };
+        let config = self.effective_configuration(values);
+        manifests.render(&self.name, version, &self.namespace, &config)
     }
 
     fn describe_versions(&self) -> String {
@@ -391,6 +410,20 @@ fn validate_addon(file: &str, stem: &str, addon: &Addon, errors: &mut Vec<Catalo
         }
     }
     validate_versions(file, addon, errors);
+    if let Some(manifests) = &addon.manifests {
+        for (field, message) in manifests.check(&addon.configuration_schema) {
+            errors.push(invalid(file, field, message));
+        }
+        if let Some(example) = &manifests.example_configuration
+            && let Some(violation) = schema::validate(&addon.configuration_schema, example).first()
+        {
+            errors.push(invalid(
+                file,
+                "manifests.example_configuration",
+                format!("{}: {}", violation.path, violation.message),
+            ));
+        }
+    }
     if let Err((path, message)) = schema::check_schema(&addon.configuration_schema) {
         errors.push(CatalogError::Schema {
             file: file.to_owned(),

@@ -8,6 +8,7 @@
 //! - [`source`]: provenance of every fact (URL + what it states);
 //! - [`versions`]: `versions.yaml`, Kubernetes lines, Talos lines, support policy, defaults;
 //! - [`addons`]: `addons/<name>.yaml`, components, aliases, versions, tiers, dependencies;
+//! - [`manifests`]: the objects each add-on installs, as templates, and their rendering;
 //! - [`schema`]: the JSON Schema subset of `configuration_values` and its validator;
 //! - [`error`]: data errors (file + field) and version/add-on choice errors.
 //!
@@ -17,6 +18,7 @@
 pub mod addons;
 pub mod date;
 pub mod error;
+pub mod manifests;
 pub mod schema;
 pub mod source;
 pub mod version;

@@ -1,6 +1,8 @@
 //! Tests of the catalog: the compiled-in data loads and holds the product rules
-//! ([`queries`]), and validation rejects each kind of bad data ([`validation`]).
+//! ([`queries`]), the add-on templates render ([`manifests`]), and validation rejects each kind
+//! of bad data ([`validation`]).
 
+mod manifests;
 mod queries;
 mod validation;
 

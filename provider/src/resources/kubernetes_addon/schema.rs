@@ -1,16 +1,12 @@
-//! `cloudtemple_kubernetes_addon`: one platform component from the provider's catalog.
-//!
-//! Schema only for now (see `issues show 5`).
+//! The schema of `cloudtemple_kubernetes_addon`.
 
-use super::{access, timeouts};
+use super::TIMEOUTS;
 use crate::catalog::Catalog;
+use crate::resources::{access, timeouts};
 use tfplugin::Type;
 use tfplugin::plan::{default_value, requires_replace, semantic_json, use_state_for_unknown};
 use tfplugin::schema::{Attribute, Block, Schema};
 use tfplugin::validate::{json, one_of};
-
-/// Resource type name.
-pub const TYPE_NAME: &str = "cloudtemple_kubernetes_addon";
 
 /// The schema.
 pub fn schema() -> Schema {
@@ -23,14 +19,20 @@ pub fn schema() -> Schema {
         Block::new(
             "A platform component of Cloud Temple Managed Kubernetes (Cilium, MetalLB, Rook-Ceph, ingress, \
              Kyverno, ...) installed from the provider's catalog with server-side apply.\n\n\
-             Versions and configuration are checked at plan: an incompatible version, a downgrade, a missing \
-             dependency or invalid `configuration_values` fail the plan with the attribute (and JSON) path. \
-             Objects dropped by a new version or configuration are pruned.",
+             Versions and configuration are checked at plan: an incompatible version, a downgrade or invalid \
+             `configuration_values` fail the plan with the attribute (and JSON) path. Objects dropped by a new \
+             version or configuration are pruned; an object deleted or changed out of band shows as an update.\n\n\
+             An add-on that needs another (`hubble` needs `cilium`, `ingress-nginx` needs `metallb`) checks at apply \
+             that it is installed on the cluster; when both are created in the same apply, add \
+             `depends_on = [cloudtemple_kubernetes_addon.<dependency>]` so Terraform installs it first.\n\n\
+             Import with the ID `<name>,access=<path to a JSON file holding the cluster's access object>`, for example \
+             `terraform output -json cluster_access > access.json` with an output of the cluster's `access`: \
+             the credentials must come from outside since an import sees no configuration.",
         )
         .attribute(
             Attribute::string("id")
                 .computed()
-                .description("Add-on identifier (`<cluster id>:<name>`, also the import ID).")
+                .description("Add-on identifier: `<cluster id>:<name>`.")
                 .plan_modifier(use_state_for_unknown()),
         )
         .attribute(access::argument())
@@ -82,12 +84,18 @@ pub fn schema() -> Schema {
                 .plan_modifier(default_value(true, "true")),
         )
         .attribute(Attribute::string("namespace").computed().description("Namespace the add-on runs in."))
-        .attribute(Attribute::string("status").computed().description("`ready`, or what is not ready yet."))
+        .attribute(Attribute::string("status").computed().description(
+            "`ready` (applied and waited for), `applied` (with `wait = false`), or `drifted: ...` when a refresh finds \
+             an object deleted or changed out of band (the plan then shows an update that re-applies it).",
+        ))
         .attribute(
             Attribute::new("managed_objects", Type::list(Type::String))
                 .computed()
-                .description("Objects the add-on manages, as `apiVersion/Kind/namespace/name` (the pruning inventory)."),
+                .description(
+                    "Objects the add-on manages, as `<apiVersion>//<Kind>//<namespace>//<name>` (`<apiVersion>//<Kind>//<name>` \
+                     when cluster-scoped): the inventory that pruning and deletion use. Known at plan once the version is.",
+                ),
         )
-        .block(timeouts::block(["20m", "20m", "20m"])),
+        .block(timeouts::block(TIMEOUTS)),
     )
 }
