@@ -1,7 +1,7 @@
 //! `cloudtemple_kubernetes_cluster` through real terraform against the local region: a dev
 //! cluster created from maintenance mode, stable across plans (no perpetual kubeconfig diff),
-//! and destroyed back to maintenance mode; changes that need rolling node operations refused at
-//! plan with nothing changed.
+//! and destroyed back to maintenance mode; a downgrade refused at plan with nothing changed, and
+//! a network change planned as a replacement.
 //!
 //! The region runs in this test process on its own loopback addresses (127.78.x.y), with the
 //! Talos API on port 50000 as on real machines, and modelled latencies scaled down.
@@ -79,10 +79,20 @@ fn dev_cluster_is_created_stable_and_destroyed_back_to_maintenance() {
                     .check(attr_matches(C, "talosconfig", "(?s)endpoints:.*127.78.1.1"))
                     .check(nodes_ready),
             )
-            // A version change needs a rolling upgrade this build refuses, before touching anything.
+            // A Talos downgrade is refused at plan, before touching anything.
             .step(
                 Step::config(dev_config(1, "  talos_version = \"1.13.9\"\n"))
-                    .expect_error("Talos version change refused|Change not supported yet"),
+                    .expect_error("Talos version change refused"),
+            )
+            // The cluster networks cannot change in place: a new pod CIDR is a replacement.
+            .step(
+                Step::config(dev_config(1, "").replace(
+                    "node_cidr = \"127.78.1.0/24\"",
+                    "node_cidr = \"127.78.1.0/24\"\n    pod_cidr  = \"10.250.0.0/16\"",
+                ))
+                .plan_only()
+                .expect_non_empty_plan()
+                .expect_actions(C, &["delete", "create"]),
             )
             .step(Step::destroy().check(|_before: &State| {
                 let p = r.phases();

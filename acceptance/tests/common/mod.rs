@@ -168,17 +168,39 @@ pub(crate) fn lines_with(text: &str, needle: &str) -> Vec<String> {
 
 /// A local region started in the test process: machines answering the Talos API on port 50000
 /// of their own loopback addresses, with modelled latencies scaled down.
+///
+/// Shared by reference with the threads of fault tests: faults and restarts take `&self`.
 pub(crate) struct LocalRegion {
     rt: tokio::runtime::Runtime,
-    running: Option<ct_emulator::RunningRegion>,
+    options: ct_emulator::RegionOptions,
+    running: std::sync::Mutex<Option<ct_emulator::RunningRegion>>,
+    /// Keeps the state directory of a restartable region alive.
+    _state: Option<tempfile::TempDir>,
 }
 
 impl LocalRegion {
-    /// Starts `n` machines at `127.a.b.1..=n` (`prefix` = `[127, a, b]`).
+    /// Starts `n` machines at `127.a.b.1..=n` (`prefix` = `[127, a, b]`), state in memory.
     ///
     /// # Panics
     /// When the region cannot start (an address already in use).
     pub(crate) fn start(prefix: [u8; 3], n: u8) -> Self {
+        Self::launch(prefix, n, None)
+    }
+
+    /// Like [`LocalRegion::start`], with state persisted in a temporary directory so that
+    /// [`LocalRegion::restart`] brings the same machines back as they were.
+    ///
+    /// # Panics
+    /// When the region cannot start.
+    pub(crate) fn start_persistent(prefix: [u8; 3], n: u8) -> Self {
+        let dir = tempfile::Builder::new()
+            .prefix("ct-region-")
+            .tempdir()
+            .unwrap_or_else(|err| panic!("cannot create a state directory: {err}"));
+        Self::launch(prefix, n, Some(dir))
+    }
+
+    fn launch(prefix: [u8; 3], n: u8, state: Option<tempfile::TempDir>) -> Self {
         let rt = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(2)
             .enable_all()
@@ -192,26 +214,63 @@ impl LocalRegion {
         let region = ct_emulator::RegionConfig {
             latencies: ct_emulator::timing::Latencies { time_scale: 0.005, ..Default::default() },
             talos_version: "v1.14.1".into(),
+            state_dir: state.as_ref().map(|d| d.path().to_path_buf()),
             ..ct_emulator::RegionConfig::default()
         };
+        let options = ct_emulator::RegionOptions { region, machines, admin: None };
         let running = rt
-            .block_on(ct_emulator::start(ct_emulator::RegionOptions { region, machines, admin: None }))
+            .block_on(ct_emulator::start(options.clone()))
             .unwrap_or_else(|e| panic!("the region starts: {e}"));
-        Self { rt, running: Some(running) }
+        Self { rt, options, running: std::sync::Mutex::new(Some(running)), _state: state }
+    }
+
+    fn with_region<T>(&self, f: impl FnOnce(&ct_emulator::Region) -> T) -> T {
+        let guard = self.running.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        f(guard.as_ref().expect("the region is running").region())
     }
 
     /// The phase of every machine (`maintenance`, `running`, ...).
     pub(crate) fn phases(&self) -> Vec<&'static str> {
-        self.running
-            .as_ref()
-            .map(|r| r.region().machines().into_iter().map(|m| m.phase).collect())
-            .unwrap_or_default()
+        self.with_region(|r| r.machines().into_iter().map(|m| m.phase).collect())
+    }
+
+    /// Adds a fault on a machine (`m1`, an address, `*`) and API (`Bootstrap`, `*`), active until
+    /// [`LocalRegion::clear_faults`] (and kept across restarts, as the emulator persists faults).
+    ///
+    /// # Panics
+    /// When the emulator refuses the fault.
+    pub(crate) fn fault(&self, machine: &str, api: &str, kind: ct_emulator::faults::FaultKind) {
+        let spec = ct_emulator::faults::FaultSpec { machine: machine.to_owned(), api: api.to_owned(), kind };
+        self.with_region(|r| r.add_fault(spec)).unwrap_or_else(|e| panic!("fault refused: {e}"));
+    }
+
+    /// Clears every fault.
+    pub(crate) fn clear_faults(&self) {
+        self.with_region(|r| r.clear_faults(None));
+    }
+
+    /// Stops the whole region (every listener, as a crashed emulator) and starts it again from
+    /// its persisted state.
+    ///
+    /// # Panics
+    /// When the region does not come back.
+    pub(crate) fn restart(&self) {
+        let mut guard = self.running.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        if let Some(r) = guard.take() {
+            self.rt.block_on(r.shutdown());
+        }
+        let running = self
+            .rt
+            .block_on(ct_emulator::start(self.options.clone()))
+            .unwrap_or_else(|e| panic!("the region restarts: {e}"));
+        *guard = Some(running);
     }
 }
 
 impl Drop for LocalRegion {
     fn drop(&mut self) {
-        if let Some(r) = self.running.take() {
+        let taken = self.running.get_mut().unwrap_or_else(std::sync::PoisonError::into_inner).take();
+        if let Some(r) = taken {
             self.rt.block_on(r.shutdown());
         }
     }

@@ -20,7 +20,7 @@ use tfplugin::Resource;
 pub fn all(settings: &SharedSettings) -> Vec<Arc<dyn Resource>> {
     vec![
         Arc::new(kubernetes_cluster::KubernetesCluster),
-        Arc::new(kubernetes_node_pool::KubernetesNodePool),
+        Arc::new(kubernetes_node_pool::KubernetesNodePool { settings: settings.clone() }),
         Arc::new(kubernetes_addon::KubernetesAddon::new(settings)),
         Arc::new(kubernetes_manifest::KubernetesManifest { settings: settings.clone() }),
     ]

@@ -521,6 +521,21 @@ pub fn render(
     })
 }
 
+/// The documents this node would get, with placeholder secrets: what plan compares between
+/// the prior and the planned configuration to tell which changes need a reboot (see
+/// [`super::version::reboot_reason`]). Placeholders are the same on both sides, so only real
+/// changes show.
+pub fn preview(
+    cluster: &ClusterInput<'_>,
+    node: &NodeInput<'_>,
+    patches: &[String],
+) -> Result<Vec<Value>, ConfigError> {
+    check_inputs(cluster, node)?;
+    let mut docs = vec![base_document(cluster, node, &SecretFields::placeholders())];
+    apply_patches(&mut docs, patches, TalosContract::of(cluster.talos_version))?;
+    Ok(docs)
+}
+
 /// Checks `patches` at plan time, before the cluster secrets exist, against the configuration
 /// this node would get. Returns the same errors and warnings [`render`] would.
 pub fn check_patches(

@@ -175,6 +175,32 @@ pub fn parse(yaml: &str) -> Result<TalosClientConfig, ClientConfigError> {
     })
 }
 
+/// The same talosconfig with other endpoints and nodes in its current context; the CA, the
+/// client certificate and the key stay byte for byte (a control plane moved to another machine
+/// changes where talosctl connects, not who it is).
+///
+/// # Errors
+/// A talosconfig that does not parse, or has no current context.
+pub fn with_endpoints(
+    yaml: &str,
+    endpoints: &[String],
+    nodes: &[String],
+) -> Result<Sensitive, ClientConfigError> {
+    let invalid = |reason: String| ClientConfigError::Invalid { kind: "talosconfig", reason };
+    let mut file: File = serde_norway::from_str(yaml).map_err(|e| ClientConfigError::Yaml {
+        kind: "talosconfig",
+        message: redact_quoted(&e.to_string()),
+    })?;
+    let name = file.context.clone();
+    let ctx = file
+        .contexts
+        .get_mut(&name)
+        .ok_or_else(|| invalid(format!("context `{name}` is not in `contexts`")))?;
+    ctx.endpoints = endpoints.to_vec();
+    ctx.nodes = nodes.to_vec();
+    serde_norway::to_string(&file).map(Sensitive::new).map_err(|e| invalid(e.to_string()))
+}
+
 #[derive(Serialize, Deserialize)]
 struct File {
     #[serde(default)]

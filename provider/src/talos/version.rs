@@ -10,9 +10,89 @@
 //!   to NO_REBOOT: a change that needs a reboot must be followed by an explicit Reboot call;
 //! - from 1.14, `cluster.inlineManifests`, `cluster.extraManifests` (and their headers) and
 //!   `cluster.coreDNS` of the v1alpha1 document are deprecated in favour of the `k8s`
-//!   multi-document kinds; Talos still reads them.
+//!   multi-document kinds; Talos still reads them;
+//! - which changes a running node takes live ([`reboot_reason`]): the same on every supported
+//!   line; what differs is who reboots (Talos itself with AUTO before 1.14, the provider's
+//!   explicit Reboot call from 1.14, see [`TalosContract::apply_plan`]).
 
 use crate::catalog::Version;
+use serde_norway::Value;
+use std::collections::BTreeMap;
+
+/// Parts of the v1alpha1 document a running node applies without a reboot (upstream
+/// `CanApplyImmediate` clears these before comparing; the local region models the same list).
+/// Every other document kind (`HostnameConfig`, `k8s` kinds...) applies live as well.
+const LIVE_PATHS: &[&str] = &[
+    "debug",
+    "cluster",
+    "machine.time",
+    "machine.certSANs",
+    "machine.network",
+    "machine.sysctls",
+    "machine.sysfs",
+    "machine.logging",
+    "machine.controlPlane",
+    "machine.kubelet",
+    "machine.install",
+    "machine.nodeLabels",
+    "machine.nodeAnnotations",
+    "machine.nodeTaints",
+    "machine.registries",
+    "machine.features",
+    "machine.udev",
+    "machine.pods",
+    "machine.seccompProfiles",
+];
+
+fn is_live(path: &str) -> bool {
+    LIVE_PATHS.iter().any(|p| {
+        path == *p || path.strip_prefix(p).is_some_and(|rest| rest.starts_with('.') || rest.starts_with('['))
+    })
+}
+
+fn leaves(v: &Value, path: &str, out: &mut BTreeMap<String, Value>) {
+    match v {
+        Value::Mapping(m) => {
+            for (k, child) in m {
+                let key = k.as_str().map_or_else(|| format!("{k:?}"), str::to_string);
+                let sub = if path.is_empty() { key } else { format!("{path}.{key}") };
+                leaves(child, &sub, out);
+            }
+        }
+        Value::Sequence(items) => {
+            for (i, child) in items.iter().enumerate() {
+                leaves(child, &format!("{path}[{i}]"), out);
+            }
+        }
+        Value::Tagged(t) => leaves(&t.value, path, out),
+        Value::Null => {}
+        scalar => {
+            out.insert(path.to_string(), scalar.clone());
+        }
+    }
+}
+
+/// The v1alpha1 document of a configuration (the one with a `version` key).
+fn v1alpha1(docs: &[Value]) -> Option<&Value> {
+    docs.iter().find(|d| d.get("version").is_some())
+}
+
+/// The first path (`machine.env.HTTP_PROXY`) whose change between two configurations a
+/// running node cannot apply live, or `None` when the whole change applies without a reboot.
+pub fn reboot_reason(before: &[Value], after: &[Value]) -> Option<String> {
+    let (mut a, mut b) = (BTreeMap::new(), BTreeMap::new());
+    if let Some(d) = v1alpha1(before) {
+        leaves(d, "", &mut a);
+    }
+    if let Some(d) = v1alpha1(after) {
+        leaves(d, "", &mut b);
+    }
+    let changed = a.iter().filter(|(k, v)| b.get(*k) != Some(v)).map(|(k, _)| k);
+    let added = b.keys().filter(|k| !a.contains_key(*k));
+    let mut paths: Vec<&String> = changed.chain(added).collect();
+    paths.sort();
+    paths.into_iter().find(|p| !is_live(p)).cloned()
+}
 
 /// `ApplyConfigurationRequest.mode` values (api/machine/machine.proto).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -125,6 +205,28 @@ mod tests {
         assert_eq!(new.apply_plan(false), ApplyPlan { mode: ApplyMode::Auto, reboot_after_apply: false });
         assert!(contract("2.0.0").multidoc_kubernetes_config());
         assert_eq!(ApplyMode::Try.proto_value(), 4);
+    }
+
+    fn doc(yaml: &str) -> Vec<Value> {
+        vec![serde_norway::from_str(yaml).unwrap()]
+    }
+
+    #[test]
+    fn live_changes_need_no_reboot() {
+        let base =
+            doc("version: v1alpha1\nmachine:\n  kubelet:\n    image: k:v1.35.9\n  sysctls: {a: '1'}\n");
+        let kube =
+            doc("version: v1alpha1\nmachine:\n  kubelet:\n    image: k:v1.36.4\n  sysctls: {a: '2'}\n");
+        assert_eq!(reboot_reason(&base, &kube), None);
+        assert_eq!(reboot_reason(&base, &base), None);
+        let env = doc(
+            "version: v1alpha1\nmachine:\n  kubelet:\n    image: k:v1.35.9\n  sysctls: {a: '1'}\n  env: {HTTP_PROXY: x}\n",
+        );
+        assert_eq!(reboot_reason(&base, &env).as_deref(), Some("machine.env.HTTP_PROXY"));
+        assert_eq!(reboot_reason(&env, &base).as_deref(), Some("machine.env.HTTP_PROXY"));
+        // `machine.kubeletX` is not `machine.kubelet`.
+        let near = doc("version: v1alpha1\nmachine:\n  kubeletX: 1\n");
+        assert!(reboot_reason(&base, &near).is_some());
     }
 
     #[test]

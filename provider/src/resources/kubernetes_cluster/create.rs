@@ -199,15 +199,7 @@ pub async fn create(ctx: &Context, req: ApplyRequest<'_>) -> ApplyResponse {
         }
     };
 
-    // Every control plane at once: they are independent until bootstrap.
-    let applies = (0..spec.control_planes.len()).map(|i| apply_one(&spec, i, &bundle, &opts));
-    let results = futures::future::join_all(applies).await;
-    let failures: Diagnostics = results.into_iter().filter_map(Result::err).collect();
-    if failures.has_errors() {
-        resp.diags.extend(failures);
-        return resp;
-    }
-
+    // Credentials first: once a node is configured, the state must be able to reach it.
     let creds = match client_configs(&spec, bundle) {
         Ok(c) => c,
         Err(d) => {
@@ -215,20 +207,26 @@ pub async fn create(ctx: &Context, req: ApplyRequest<'_>) -> ApplyResponse {
             return resp;
         }
     };
+
+    // Every control plane at once: they are independent until bootstrap.
+    let applies = (0..spec.control_planes.len()).map(|i| apply_one(&spec, i, &creds.bundle, &opts));
+    let results = futures::future::join_all(applies).await;
+    let failures: Diagnostics = results.into_iter().filter_map(Result::err).collect();
+    if failures.has_errors() {
+        // Other nodes may already run with this bundle, and a failed call may still have
+        // reached its node: record the cluster (Terraform marks it tainted) so no node is
+        // orphaned; its replacement resets the configured nodes before creating anew.
+        resp.diags.extend(failures);
+        resp.state = failed_state(req.planned, &spec, &creds);
+        return resp;
+    }
     let talos = talos_credentials(&creds);
-    match bring_up(&spec, &talos, &opts).await {
-        Ok(()) => {}
-        Err(d) => {
-            // The nodes are configured with this bundle: record the cluster (Terraform marks it
-            // tainted) so that nothing is orphaned; destroying it resets the nodes.
-            resp.diags.push(d);
-            let mut partial = created_state(req.planned, &spec, &creds, Value::List(Vec::new()));
-            if let Ok(state) = &mut partial {
-                let _ = state.set_attr("status", Value::from("creation failed"));
-            }
-            resp.state = partial.ok();
-            return resp;
-        }
+    if let Err(d) = bring_up(&spec, &talos, &opts).await {
+        // The nodes are configured with this bundle: record the cluster (Terraform marks it
+        // tainted) so that nothing is orphaned; destroying it resets the nodes.
+        resp.diags.push(d);
+        resp.state = failed_state(req.planned, &spec, &creds);
+        return resp;
     }
     let nodes = live_nodes(&spec, &talos, &Options::new(Duration::from_secs(60), ctx.token())).await;
     match created_state(req.planned, &spec, &creds, nodes) {
@@ -236,6 +234,17 @@ pub async fn create(ctx: &Context, req: ApplyRequest<'_>) -> ApplyResponse {
         Err(d) => resp.diags.push(d),
     }
     resp
+}
+
+/// Status recorded for a cluster whose creation stopped part way.
+pub const CREATION_FAILED: &str = "creation failed";
+
+/// The state of a cluster whose creation stopped part way: complete credentials (so destroy
+/// can reach and reset every configured node) and no live nodes.
+fn failed_state(planned: &Value, spec: &ClusterSpec, creds: &Credentials) -> Option<Value> {
+    let mut state = created_state(planned, spec, creds, Value::List(Vec::new())).ok()?;
+    let _ = state.set_attr("status", Value::from(CREATION_FAILED));
+    Some(state)
 }
 
 /// After the configurations are applied: wait for the nodes, bootstrap, wait for health.

@@ -5,12 +5,12 @@
 //! `keep` the nodes are left running and only forgotten. A node that cannot be reset fails the
 //! destroy and the cluster stays in state, so nothing is lost track of.
 
-use super::create::{TALOS_PORT, talos_failure};
+use super::create::{CREATION_FAILED, TALOS_PORT, talos_failure};
 use super::read::credentials_from_state;
 use super::spec::ClusterSpec;
 use crate::talos::client::{Options, TalosClient, WipeMode, wait_for_maintenance};
 use tfplugin::resource::DeleteRequest;
-use tfplugin::{Context, Diagnostics};
+use tfplugin::{Context, Diagnostics, Value};
 
 /// Destroys the cluster.
 pub async fn delete(ctx: &Context, req: DeleteRequest<'_>) -> Diagnostics {
@@ -31,10 +31,8 @@ pub async fn delete(ctx: &Context, req: DeleteRequest<'_>) -> Diagnostics {
         return diags;
     };
     let opts = Options::new(spec.timeouts.delete, ctx.token());
+    let creation_failed = req.prior.get_attr("status").and_then(Value::as_str) == Some(CREATION_FAILED);
     for (i, node) in spec.control_planes.iter().enumerate().rev() {
-        // The last etcd member cannot leave etcd (Talos refuses and does not reset): the final
-        // control plane is reset without the graceful leave.
-        let graceful = i > 0;
         let client = match TalosClient::connect(node.address, TALOS_PORT, &talos) {
             Ok(c) => c,
             Err(e) => {
@@ -44,6 +42,10 @@ pub async fn delete(ctx: &Context, req: DeleteRequest<'_>) -> Diagnostics {
         };
         match client.version(&opts).await {
             Ok(_) => {
+                // A graceful reset leaves etcd first: only possible for a member of an etcd
+                // with other members. The last member cannot leave (Talos refuses and does not
+                // reset), nor can a node whose creation stopped before etcd formed.
+                let graceful = i > 0 && !creation_failed && etcd_peers(&client, &opts).await > 1;
                 tracing::info!(node = %node.address, graceful, "resetting the node to maintenance mode");
                 if let Err(e) = client.reset(graceful, true, WipeMode::All, &opts).await {
                     diags.push(talos_failure(&format!("resetting {}", node.address), &e));
@@ -74,4 +76,9 @@ pub async fn delete(ctx: &Context, req: DeleteRequest<'_>) -> Diagnostics {
         }
     }
     diags
+}
+
+/// How many etcd members the node sees (0 when it runs no etcd or does not answer).
+async fn etcd_peers(client: &TalosClient, opts: &Options) -> usize {
+    client.etcd_member_list(&opts.step(std::time::Duration::from_secs(10))).await.map_or(0, |m| m.len())
 }

@@ -4,19 +4,24 @@
 //! - [`validate`]: topology, network and version rules checked before any remote call.
 //! - [`plan`]: defaults, and version moves checked against the running cluster.
 //! - [`spec`]: the typed form of a known plan.
-//! - [`create`], [`read`], [`delete`]: the operations on the nodes.
+//! - [`rollout`]: what an in-place update does to the control planes, as plan shows it and
+//!   apply does it (repair, Talos upgrade, reconfiguration, which nodes reboot).
+//! - [`create`], [`read`], [`update`], [`delete`]: the operations on the nodes.
 //! - [`import`]: an existing cluster from a control plane address and its secrets bundle.
 //!
-//! In-place changes that need the nodes (versions, configuration patches, control plane
-//! membership) are refused at plan until rolling upgrades land (see `issues show 4`).
+//! Kubernetes and Talos versions, `config_patches`, repairs of control planes reset out of
+//! band and the move of one production control plane to another machine change in place;
+//! other control plane changes are refused at plan ([`rollout::control_plane_move`]).
 
 pub mod create;
 pub mod delete;
 pub mod import;
 pub mod plan;
 pub mod read;
+pub mod rollout;
 pub mod schema;
 pub mod spec;
+pub mod update;
 pub mod validate;
 
 pub use schema::schema;
@@ -39,8 +44,20 @@ use tfplugin::{AttributePath, Context, Diagnostics, Resource, Schema, Value};
 #[derive(Debug, Clone, Copy)]
 pub struct KubernetesCluster;
 
-/// Attributes whose change needs node operations not built yet.
-const NODE_CHANGES: [&str; 4] = ["kubernetes_version", "talos_version", "config_patches", "control_plane"];
+/// Whether one of the `requires_replace` attributes really changes. The engine decides before
+/// [`plan::refine`] fills defaults back in (an unset `network.pod_cidr` is unknown then), so a
+/// path in the list may end up unchanged, and Terraform replaces only on a real change.
+fn replaces(prior: &Value, planned: &Value, paths: &[AttributePath]) -> bool {
+    paths.iter().any(|path| {
+        let at = |v: &Value| {
+            path.steps().iter().try_fold(v.clone(), |v, step| match step {
+                tfplugin::path::PathStep::Attribute(name) => v.get_attr(name).cloned(),
+                _ => None,
+            })
+        };
+        at(prior) != at(planned)
+    })
+}
 
 #[tfplugin::async_trait]
 impl Resource for KubernetesCluster {
@@ -59,25 +76,10 @@ impl Resource for KubernetesCluster {
     async fn plan(&self, _ctx: &Context, req: PlanRequest<'_>, resp: &mut PlanResponse) {
         plan::refine(&req, resp);
         let Some(prior) = req.prior else { return };
-        if resp.requires_replace.is_empty() {
-            for attr in NODE_CHANGES {
-                let (old, new) = (prior.get_attr(attr), resp.planned.get_attr(attr));
-                if old != new {
-                    resp.diags.error_at(
-                        AttributePath::root().attr(attr),
-                        "Change not supported yet",
-                        format!(
-                            "Changing {attr} of an existing cluster needs rolling node operations that this build \
-                             of the provider does not perform yet. Nothing was changed."
-                        ),
-                    );
-                }
-            }
+        if replaces(prior, &resp.planned, &resp.requires_replace) || resp.diags.has_errors() {
+            return;
         }
-        // A degraded cluster plans a repair so that `terraform plan` shows it.
-        if prior.get_attr("status").and_then(Value::as_str).is_some_and(|s| s != "ready") {
-            let _ = resp.planned.set_attr("status", Value::Unknown);
-        }
+        rollout::plan_update(prior, &mut resp.planned, &mut resp.diags);
     }
 
     async fn create(&self, ctx: &Context, req: ApplyRequest<'_>) -> ApplyResponse {
@@ -89,23 +91,7 @@ impl Resource for KubernetesCluster {
     }
 
     async fn update(&self, ctx: &Context, req: ApplyRequest<'_>) -> ApplyResponse {
-        // Only attributes that need no node operation reach here (see `plan`): record them and
-        // refresh the live view.
-        let mut state = req.planned.clone();
-        if let (Ok(spec), Some(talos)) =
-            (spec::ClusterSpec::from_value(&state), read::credentials_from_state(&state))
-        {
-            let opts = crate::talos::client::Options::new(std::time::Duration::from_secs(60), ctx.token());
-            let nodes = read::live_nodes(&spec, &talos, &opts).await;
-            let ready = nodes
-                .as_list()
-                .unwrap_or_default()
-                .iter()
-                .all(|n| n.get_attr("ready") == Some(&Value::from(true)));
-            let _ = state.set_attr("nodes", nodes);
-            let _ = state.set_attr("status", Value::from(if ready { "ready" } else { "degraded" }));
-        }
-        ApplyResponse { state: Some(state), private: req.planned_private.to_vec(), diags: Diagnostics::new() }
+        update::update(ctx, req).await
     }
 
     async fn delete(&self, ctx: &Context, req: DeleteRequest<'_>) -> Diagnostics {
@@ -118,5 +104,27 @@ impl Resource for KubernetesCluster {
         id: &str,
     ) -> Result<Vec<tfplugin::resource::Imported>, Diagnostics> {
         import::import(ctx, id).await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_real_changes_replace() {
+        let cluster = |pod: Value, node_cidr: &str| {
+            Value::object([(
+                "network",
+                Value::object([("node_cidr", Value::from(node_cidr)), ("pod_cidr", pod)]),
+            )])
+        };
+        let prior = cluster(Value::from("10.244.0.0/16"), "10.20.0.0/22");
+        let paths = [AttributePath::root().attr("network")];
+        // The engine saw `pod_cidr` unknown before the defaults came back: no replacement.
+        assert!(!replaces(&prior, &prior.clone(), &paths));
+        assert!(replaces(&prior, &cluster(Value::from("10.244.0.0/16"), "10.30.0.0/22"), &paths));
+        assert!(replaces(&prior, &cluster(Value::Unknown, "10.20.0.0/22"), &paths));
+        assert!(!replaces(&prior, &cluster(Value::Unknown, "10.20.0.0/22"), &[]));
     }
 }

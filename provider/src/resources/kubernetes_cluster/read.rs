@@ -4,7 +4,7 @@
 //! of band shows in `talos_version`, so the plan shows the drift. A cluster whose control
 //! planes are all back in maintenance mode no longer exists and is planned for creation.
 
-use super::create::TALOS_PORT;
+use super::create::{CREATION_FAILED, TALOS_PORT};
 use super::spec::{ClusterSpec, NodeSpec};
 use crate::talos::Sensitive;
 use crate::talos::client::{Options, TalosClient, TalosCredentials, TalosError};
@@ -14,16 +14,22 @@ use tfplugin::{Context, Value};
 
 /// What one control plane answered.
 #[derive(Debug)]
-enum NodeHealth {
+pub enum NodeHealth {
     /// Configured and answering.
-    Configured { talos_version: String, etcd_member: bool },
+    Configured {
+        /// Running Talos version.
+        talos_version: String,
+        /// Whether etcd lists the node.
+        etcd_member: bool,
+    },
     /// Back in maintenance mode: reset out of band.
     Maintenance,
     /// Not answering.
     Unreachable(String),
 }
 
-async fn probe(node: &NodeSpec, talos: &TalosCredentials, opts: &Options) -> NodeHealth {
+/// Asks one control plane how it runs.
+pub async fn probe(node: &NodeSpec, talos: &TalosCredentials, opts: &Options) -> NodeHealth {
     let client = match TalosClient::connect(node.address, TALOS_PORT, talos) {
         Ok(c) => c,
         Err(e) => return NodeHealth::Unreachable(e.to_string()),
@@ -139,8 +145,15 @@ pub async fn read(ctx: &Context, req: ReadRequest<'_>) -> ReadResponse {
         tracing::info!(cluster = %spec.name, live = %first, "Talos version changed outside Terraform");
         let _ = state.set_attr("talos_version", Value::from(first.clone()));
     }
-    let status =
-        if problems.is_empty() { "ready".to_string() } else { format!("degraded: {}", problems.join("; ")) };
+    let creation_failed = state.get_attr("status").and_then(Value::as_str) == Some(CREATION_FAILED);
+    let status = if creation_failed {
+        // Sticky until replaced: delete relies on it to know etcd may never have formed.
+        CREATION_FAILED.to_string()
+    } else if problems.is_empty() {
+        "ready".to_string()
+    } else {
+        format!("degraded: {}", problems.join("; "))
+    };
     let _ = state.set_attr("nodes", Value::List(nodes));
     let _ = state.set_attr("status", Value::from(status));
     resp.state = Some(state);

@@ -61,7 +61,9 @@ fn control_plane() -> Attribute {
     .required()
     .description(
         "Control plane nodes. `dev` topology: exactly 1. `production`: exactly 3, one in each of AZ05, AZ06 and \
-         AZ07. Replacing a node is a rolling operation that keeps etcd quorum.",
+         AZ07. In `production`, one control plane at a time can move to another machine (a new `address`, in its \
+         own apply): the new machine joins etcd, then the old one leaves and is reset. Other changes are refused at \
+         plan. A node reset out of band is repaired in place (configured again, it rejoins etcd).",
     )
 }
 
@@ -92,11 +94,20 @@ fn upgrade() -> Attribute {
         Nesting::Single,
         vec![
             Attribute::bool("drain").optional_computed().description(
-                "Cordon and drain each node before its Talos upgrade. Defaults to `true`.",
+                "Cordon each control plane before it reboots (Talos upgrade, or a `config_patches` change Talos \
+                 cannot apply live) and uncordon it once it is back with etcd healthy. Defaults to `true`. Control \
+                 planes are cordoned, not drained: a production control plane runs no ordinary workload, and the \
+                 single control plane of a dev cluster has nowhere to send its pods, so evicting them would only \
+                 leave them pending until it is back. A cordon the Kubernetes API refuses or does not answer is \
+                 logged and the rollout goes on (the upgrade may be what repairs the API); an uncordon that fails \
+                 is reported as a warning. Node pools drain their own nodes (their `drain` argument).",
             ),
             Attribute::string("reboot_mode")
                 .optional_computed()
-                .description("How nodes reboot into a new Talos version. Defaults to `default`.")
+                .description(
+                    "How nodes reboot into a new Talos version. Defaults to `default`. This build always reboots \
+                     with the default mode.",
+                )
                 .validator(one_of(&["default", "powercycle"])),
         ],
     )
@@ -162,7 +173,8 @@ pub fn schema() -> Schema {
                 .optional_computed()
                 .description(
                     "Talos Linux version (`1.14.1`). Defaults to the provider's default. Changing it upgrades the \
-                     nodes one at a time; it must support `kubernetes_version`.",
+                     control planes one at a time (each back on the new version, etcd healthy on every member, before \
+                     the next); the plan warns that they reboot. It must support `kubernetes_version`.",
                 ),
         )
         .attribute(network())

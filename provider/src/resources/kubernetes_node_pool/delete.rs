@@ -1,12 +1,11 @@
-//! Removing nodes: each node is reset (wiping its disks) and waited for until it answers in
-//! maintenance mode again, ready for another pool or cluster. Pool nodes are not etcd members,
-//! so the reset needs no graceful etcd leave. Nodes are reset in parallel; a node already in
-//! maintenance mode counts as removed. A node that cannot be reset is reported, and the pool
-//! stays in state so that it is not lost track of.
-//!
-//! Workloads are not drained first: that needs a Kubernetes API client, which this build does
-//! not have yet.
+//! Removing nodes: every leaving node is cordoned at once, then each is drained (see
+//! [`super::drain`]), reset (wiping its disks) and waited for until it answers in maintenance
+//! mode again, ready for another pool or cluster; its Node object is then deleted. Pool nodes
+//! are not etcd members, so the reset needs no graceful etcd leave. Nodes are removed in
+//! parallel; a node already in maintenance mode counts as removed. A node that cannot be
+//! drained or reset is reported and stays in state, so that it is not lost track of.
 
+use super::drain::Drainer;
 use super::spec::{PoolNode, PoolSpec};
 use crate::resources::kubernetes_cluster::create::{TALOS_PORT, talos_failure};
 use crate::talos::client::{Options, TalosClient, WipeMode, wait_for_maintenance};
@@ -46,14 +45,34 @@ async fn reset_one(
     Ok(())
 }
 
-/// Resets `nodes` (hostname and node) in parallel; returns the hostnames that are back in
-/// maintenance mode and the diagnostics of the others.
-pub async fn reset(
+async fn remove_one(
     spec: &PoolSpec,
+    drainer: &Drainer,
+    hostname: &str,
+    node: &PoolNode,
+    opts: &Options,
+) -> Result<(), Diagnostic> {
+    drainer.before_removal(spec, hostname, node, opts).await?;
+    reset_one(spec, hostname, node, opts).await?;
+    drainer.forget(hostname).await;
+    Ok(())
+}
+
+/// Removes `nodes` (hostname and node) in parallel: cordon all, then drain and reset each.
+/// Returns the hostnames that are back in maintenance mode and the diagnostics of the others.
+pub async fn remove(
+    spec: &PoolSpec,
+    drainer: &Drainer,
     nodes: &[(String, PoolNode)],
     opts: &Options,
 ) -> (Vec<String>, Diagnostics) {
-    let resets = nodes.iter().map(|(h, n)| async move { (h.clone(), reset_one(spec, h, n, opts).await) });
+    if nodes.is_empty() {
+        return (Vec::new(), Diagnostics::new());
+    }
+    let hostnames: Vec<&str> = nodes.iter().map(|(h, _)| h.as_str()).collect();
+    drainer.cordon_all(&hostnames).await;
+    let resets =
+        nodes.iter().map(|(h, n)| async move { (h.clone(), remove_one(spec, drainer, h, n, opts).await) });
     let mut done = Vec::new();
     let mut diags = Diagnostics::new();
     for (hostname, result) in futures::future::join_all(resets).await {
@@ -66,12 +85,14 @@ pub async fn reset(
 }
 
 /// Destroys the pool.
-pub async fn delete(ctx: &Context, req: DeleteRequest<'_>) -> Diagnostics {
+pub async fn delete(ctx: &Context, field_manager: &str, req: DeleteRequest<'_>) -> Diagnostics {
     let spec = match PoolSpec::from_value(req.prior) {
         Ok(s) => s,
         Err(d) => return d.into(),
     };
     let opts = Options::new(spec.timeouts.delete, ctx.token());
+    let drainer =
+        Drainer::new(ctx, &spec, req.prior.get_attr("cluster"), field_manager, spec.timeouts.delete);
     let nodes: Vec<(String, PoolNode)> = spec.nodes.iter().map(|(h, n)| (h.clone(), n.clone())).collect();
-    reset(&spec, &nodes, &opts).await.1
+    remove(&spec, &drainer, &nodes, &opts).await.1
 }

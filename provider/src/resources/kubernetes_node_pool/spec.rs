@@ -14,6 +14,15 @@ use std::collections::BTreeMap;
 use std::net::IpAddr;
 use tfplugin::{Diagnostic, Value};
 
+/// Node label naming the pool a node belongs to.
+pub const POOL_LABEL: &str = "node-pools.cloudtemple.com/name";
+
+/// Node label naming the role of the pool a node belongs to.
+pub const ROLE_LABEL: &str = "node-pools.cloudtemple.com/role";
+
+/// The label prefix the provider keeps for itself (`labels` may not use it).
+pub const RESERVED_PREFIX: &str = "node-pools.cloudtemple.com/";
+
 /// One node of the pool.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct PoolNode {
@@ -65,6 +74,8 @@ pub struct PoolSpec {
     pub config_patches: Vec<String>,
     /// Nodes changed at once.
     pub max_unavailable: usize,
+    /// Whether nodes are cordoned and drained before they reboot or leave (`drain`).
+    pub drain: bool,
     /// Operation time limits.
     pub timeouts: Timeouts,
 }
@@ -209,6 +220,7 @@ impl PoolSpec {
             taints,
             config_patches,
             max_unavailable,
+            drain: v.get_attr("drain").and_then(Value::as_bool).unwrap_or(true),
             timeouts: Timeouts::from_value(v, super::TIMEOUTS),
         })
     }
@@ -218,9 +230,19 @@ impl PoolSpec {
         format!("{}/{}", self.cluster.cluster_id, self.name)
     }
 
+    /// The node labels: the pool's `labels` and the two that name the pool and its role (how
+    /// import finds the pool's nodes again).
+    pub fn node_labels(&self) -> BTreeMap<String, String> {
+        let mut labels = self.labels.clone();
+        labels.insert(POOL_LABEL.into(), self.name.clone());
+        labels.insert(ROLE_LABEL.into(), self.role.as_str().into());
+        labels
+    }
+
     /// Renders the configuration of node `hostname` with the cluster's networks.
     pub fn render(&self, hostname: &str, node: &PoolNode) -> Result<RenderedConfig, Diagnostic> {
         let network = &self.cluster.network;
+        let labels = self.node_labels();
         let cluster = ClusterInput {
             name: &self.cluster.cluster_name,
             endpoint: &self.cluster.api_url,
@@ -234,7 +256,7 @@ impl PoolSpec {
             zone: &node.zone,
             install_disk: INSTALL_DISK,
             role: self.role,
-            labels: &self.labels,
+            labels: &labels,
             taints: &self.taints,
             installer_repository: None,
         };

@@ -1,24 +1,35 @@
 //! Updating a pool in place, in this order:
-//! 1. nodes removed from `nodes` (or whose address changed) are reset to maintenance mode;
-//! 2. nodes added are joined in parallel, as at creation;
-//! 3. nodes kept whose rendered configuration changed (labels, taints, patches, the cluster's
-//!    versions) get it applied, `max_unavailable` nodes at a time, with the apply mode the node's
-//!    Talos line calls for ([`TalosContract::apply_plan`]): label and taint changes apply live;
-//!    a patch change is taken to need a reboot, which is waited for (the node going down, coming
-//!    back configured, its kubelet running) before the next batch.
+//! 1. nodes removed from `nodes` (or whose address changed) are cordoned, drained, reset to
+//!    maintenance mode and their Node objects deleted ([`super::delete::remove`]);
+//! 2. nodes added are joined in parallel, as at creation (on the cluster's current versions);
+//! 3. when the cluster's Talos version changed, kept nodes are upgraded `max_unavailable` at a
+//!    time: each installs the new release, reboots into it and is waited for (running the new
+//!    release, its kubelet up) before the next batch; a node already on it is skipped; with
+//!    `drain` (the default) each node is cordoned and drained before and uncordoned after;
+//! 4. nodes kept whose rendered configuration changed (labels, taints, patches, the cluster's
+//!    versions: a Kubernetes upgrade rewrites the kubelet image) get it applied,
+//!    `max_unavailable` nodes at a time, with the apply mode the node's Talos line calls for
+//!    ([`TalosContract::apply_plan`]): what Talos applies live (labels, taints, kubelet,
+//!    sysctls...) is applied live; a change it cannot ([`reboot_reason`]) reboots the node, which
+//!    is waited for (going down, coming back configured, its kubelet running) before the next
+//!    batch, cordoned and drained before and uncordoned after as for an upgrade.
 //!
 //! The state records what happened even when a step fails: nodes that joined are in it, nodes
 //! that could not be reset stay in it, so the next apply carries on from there.
 
 use super::create::{join, pool_state, wait_for_kubelet};
-use super::delete::reset;
+use super::delete::remove;
+use super::drain::Drainer;
 use super::read::{NodeHealth, probe};
 use super::spec::{PoolNode, PoolSpec};
 use crate::resources::kubernetes_cluster::create::{TALOS_PORT, talos_failure};
+use crate::resources::kubernetes_cluster::rollout::installer_image;
 use crate::talos::client::{
-    Backoff, Options, Probe, RebootMode, TalosClient, TalosError, wait_for_configured, wait_until,
+    Options, RebootMode, TalosClient, UpgradeSpec, wait_for_configured, wait_for_reboot_start,
+    wait_for_version,
 };
-use crate::talos::version::TalosContract;
+use crate::talos::patch::parse_documents;
+use crate::talos::version::{TalosContract, reboot_reason};
 use std::collections::BTreeMap;
 use std::time::Duration;
 use tfplugin::resource::{ApplyRequest, ApplyResponse};
@@ -55,6 +66,7 @@ pub fn node_changes(prior: &BTreeMap<String, PoolNode>, planned: &BTreeMap<Strin
 /// Applies a new configuration to one running node; reboots it when the change needs it.
 async fn reconfigure(
     spec: &PoolSpec,
+    drainer: &Drainer,
     hostname: &str,
     node: &PoolNode,
     needs_reboot: bool,
@@ -62,6 +74,9 @@ async fn reconfigure(
 ) -> Result<(), Diagnostic> {
     let rendered = spec.render(hostname, node)?;
     let plan = TalosContract::of(spec.cluster.talos_version).apply_plan(needs_reboot);
+    if needs_reboot {
+        drainer.before_reboot(spec, hostname).await?;
+    }
     let client = TalosClient::connect(node.address, TALOS_PORT, &spec.cluster.talos)
         .map_err(|e| talos_failure(&format!("connecting to {hostname} ({})", node.address), &e))?;
     tracing::info!(node = %node.address, %hostname, mode = ?plan.mode, "applying the changed configuration");
@@ -75,7 +90,7 @@ async fn reconfigure(
             .map_err(|e| talos_failure(&format!("rebooting {hostname} ({})", node.address), &e))?;
     }
     if needs_reboot {
-        wait_for_reboot(&client, opts).await.map_err(|e| {
+        wait_for_reboot_start(&client, REBOOT_START, opts).await.map_err(|e| {
             talos_failure(&format!("waiting for {hostname} ({}) to reboot", node.address), &e)
         })?;
         let (client, _) =
@@ -85,66 +100,88 @@ async fn reconfigure(
         wait_for_kubelet(&client, opts).await.map_err(|e| {
             talos_failure(&format!("waiting for the kubelet of {hostname} ({})", node.address), &e)
         })?;
+        drainer.after_reboot(spec, hostname).await?;
     }
     Ok(())
 }
 
-/// How long to look for a node going down after a reboot was applied or requested: Talos starts
-/// rebooting right after answering, so a node still up after this either rebooted between two
-/// probes or applied live; either way the wait for a configured node decides.
+/// How long to look for a node going down after a reboot was applied or requested.
 const REBOOT_START: Duration = Duration::from_secs(20);
 
-/// Waits until the node goes down for its reboot (or is seen booting), so that the wait for
-/// it to come back does not end on the node as it was before the reboot.
-async fn wait_for_reboot(client: &TalosClient, opts: &Options) -> Result<(), TalosError> {
-    let start = Backoff { initial: Duration::from_millis(20), ..Backoff::POLL };
-    let outcome =
-        wait_until("wait for the reboot", &client.target(), &opts.step(REBOOT_START), &start, |step| {
-            let client = client.clone();
-            async move {
-                Ok(match client.service_list(&step).await {
-                    Err(e) if e.is_cancelled() => return Err(e),
-                    // Refused or reset connections: the node is down.
-                    Err(_) => Probe::Ready(()),
-                    Ok(services) => match services.iter().find(|s| s.id == "kubelet") {
-                        Some(s) if s.state == "Running" => {
-                            Probe::NotYet("the node has not gone down yet".into())
-                        }
-                        // Services restarting: the reboot has happened.
-                        _ => Probe::Ready(()),
-                    },
-                })
-            }
-        })
-        .await;
-    match outcome {
-        // The reboot can be over before a probe lands (a fast node, a busy provider): the
-        // caller's wait for a configured node with its kubelet running is what proves the node
-        // is back, so not seeing it go down is no failure.
-        Err(e) if e.is_timeout() => {
-            tracing::debug!(node = %client.target(), "no downtime observed after the apply; checking the node is back");
-            Ok(())
-        }
-        other => other,
+/// Upgrades one node to the cluster's Talos version, unless it runs it already.
+async fn upgrade(
+    spec: &PoolSpec,
+    drainer: &Drainer,
+    hostname: &str,
+    node: &PoolNode,
+    opts: &Options,
+) -> Result<(), Diagnostic> {
+    let to = spec.cluster.talos_version;
+    let fail = |step: &str, e: &crate::talos::client::TalosError| {
+        talos_failure(&format!("{step} {hostname} ({})", node.address), e)
+    };
+    let client = TalosClient::connect(node.address, TALOS_PORT, &spec.cluster.talos)
+        .map_err(|e| fail("connecting to", &e))?;
+    let running = client.version(opts).await.map_err(|e| fail("asking the version of", &e))?;
+    if running.tag.trim_start_matches('v') == to.to_string() {
+        return Ok(());
     }
+    drainer.before_reboot(spec, hostname).await?;
+    tracing::info!(node = %node.address, %hostname, from = %running.tag, %to, "upgrading Talos");
+    let upgrade = UpgradeSpec { image: installer_image(to), stage: false, force: false, preserve: true };
+    client.upgrade(&upgrade, opts).await.map_err(|e| fail("upgrading", &e))?;
+    wait_for_reboot_start(&client, REBOOT_START, opts).await.map_err(|e| fail("rebooting", &e))?;
+    let (client, _) = wait_for_version(node.address, TALOS_PORT, &spec.cluster.talos, &to.to_string(), opts)
+        .await
+        .map_err(|e| fail("waiting for the upgraded", &e))?;
+    wait_for_kubelet(&client, opts).await.map_err(|e| fail("waiting for the kubelet of", &e))?;
+    drainer.after_reboot(spec, hostname).await
 }
 
-/// The kept nodes whose configuration renders differently now.
-fn changed_nodes(prior: &PoolSpec, planned: &PoolSpec, kept: &[String]) -> Result<Vec<String>, Diagnostic> {
-    let mut changed = Vec::new();
+/// Runs `step` on `hostnames`, `max_unavailable` at a time; stops after a batch with failures.
+async fn in_batches<'a, F, Fut>(spec: &'a PoolSpec, hostnames: &'a [String], step: F) -> Diagnostics
+where
+    F: Fn(&'a str, &'a PoolNode) -> Fut,
+    Fut: std::future::Future<Output = Result<(), Diagnostic>>,
+{
+    for batch in hostnames.chunks(spec.max_unavailable) {
+        let runs = batch.iter().filter_map(|h| spec.nodes.get(h).map(|n| step(h.as_str(), n)));
+        let failures: Diagnostics =
+            futures::future::join_all(runs).await.into_iter().filter_map(Result::err).collect();
+        if failures.has_errors() {
+            return failures;
+        }
+    }
+    Diagnostics::new()
+}
+
+/// The kept nodes whose configuration renders differently now (by hostname), each with whether
+/// Talos needs a reboot to take the change ([`reboot_reason`], the rule plans warn with).
+pub fn changed_nodes(
+    prior: &PoolSpec,
+    planned: &PoolSpec,
+    kept: &[String],
+) -> Result<BTreeMap<String, bool>, Diagnostic> {
+    let docs = |hostname: &str, yaml: &crate::talos::Sensitive| {
+        parse_documents(yaml.expose())
+            .map_err(|e| Diagnostic::error("Invalid machine configuration", format!("node {hostname}: {e}")))
+    };
+    let mut changed = BTreeMap::new();
     for hostname in kept {
         let (Some(old), Some(new)) = (prior.nodes.get(hostname), planned.nodes.get(hostname)) else {
             continue;
         };
-        if prior.render(hostname, old)?.hash != planned.render(hostname, new)?.hash {
-            changed.push(hostname.clone());
+        let (before, after) = (prior.render(hostname, old)?, planned.render(hostname, new)?);
+        if before.hash != after.hash {
+            let reboot = reboot_reason(&docs(hostname, &before.yaml)?, &docs(hostname, &after.yaml)?);
+            changed.insert(hostname.clone(), reboot.is_some());
         }
     }
     Ok(changed)
 }
 
 /// Updates the pool.
-pub async fn update(ctx: &Context, req: ApplyRequest<'_>) -> ApplyResponse {
+pub async fn update(ctx: &Context, field_manager: &str, req: ApplyRequest<'_>) -> ApplyResponse {
     let mut resp = ApplyResponse::default();
     let Some(prior_value) = req.prior else {
         resp.diags
@@ -160,11 +197,14 @@ pub async fn update(ctx: &Context, req: ApplyRequest<'_>) -> ApplyResponse {
     };
     let opts = Options::new(spec.timeouts.update, ctx.token());
     let changes = node_changes(&prior.nodes, &spec.nodes);
+    // `drain` as planned: `drain = false` in the same apply removes nodes without a drain.
+    let drainer =
+        Drainer::new(ctx, &spec, req.planned.get_attr("cluster"), field_manager, spec.timeouts.update);
 
     // 1. Removed nodes.
     let removed: Vec<(String, PoolNode)> =
         changes.removed.iter().filter_map(|h| prior.nodes.get(h).map(|n| (h.clone(), n.clone()))).collect();
-    let (reset_done, diags) = reset(&prior, &removed, &opts).await;
+    let (reset_done, diags) = remove(&prior, &drainer, &removed, &opts).await;
     resp.diags.extend(diags);
     let not_reset: Vec<&(String, PoolNode)> =
         removed.iter().filter(|(h, _)| !reset_done.contains(h)).collect();
@@ -177,23 +217,23 @@ pub async fn update(ctx: &Context, req: ApplyRequest<'_>) -> ApplyResponse {
         present.extend(joined.into_iter().map(|(h, v)| (h, Some(v))));
     }
 
-    // 3. Kept nodes whose configuration changed, max_unavailable at a time.
+    // 3. Talos upgrade of the kept nodes, max_unavailable at a time.
+    if !resp.diags.has_errors() && prior.cluster.talos_version != spec.cluster.talos_version {
+        let (spec, opts, drainer) = (&spec, &opts, &drainer);
+        resp.diags.extend(in_batches(spec, &changes.kept, |h, n| upgrade(spec, drainer, h, n, opts)).await);
+    }
+
+    // 4. Kept nodes whose configuration changed, max_unavailable at a time.
     match changed_nodes(&prior, &spec, &changes.kept) {
         Ok(changed) if !resp.diags.has_errors() => {
-            let needs_reboot = prior.config_patches != spec.config_patches;
-            for batch in changed.chunks(spec.max_unavailable) {
-                let runs = batch.iter().filter_map(|h| spec.nodes.get(h).map(|n| (h, n))).map(|(h, n)| {
-                    let opts = &opts;
-                    let spec = &spec;
-                    async move { reconfigure(spec, h, n, needs_reboot, opts).await }
-                });
-                let failures: Diagnostics =
-                    futures::future::join_all(runs).await.into_iter().filter_map(Result::err).collect();
-                if failures.has_errors() {
-                    resp.diags.extend(failures);
-                    break;
-                }
-            }
+            let hostnames: Vec<String> = changed.keys().cloned().collect();
+            let (spec, opts, changed, drainer) = (&spec, &opts, &changed, &drainer);
+            resp.diags.extend(
+                in_batches(spec, &hostnames, |h, n| {
+                    reconfigure(spec, drainer, h, n, changed.get(h).copied().unwrap_or(true), opts)
+                })
+                .await,
+            );
         }
         Ok(_) => {}
         Err(d) => resp.diags.push(d),
@@ -208,7 +248,17 @@ pub async fn update(ctx: &Context, req: ApplyRequest<'_>) -> ApplyResponse {
         }
     }
 
+    let rollout_failed = resp.diags.has_errors();
     let mut state = pool_state(req.planned, &spec, &present);
+    if rollout_failed {
+        // Nodes may still run the prior versions: record the prior cluster so that the next
+        // plan shows the update again and the next apply carries on (upgraded nodes are skipped).
+        for attr in ["cluster", "kubernetes_version", "talos_version"] {
+            if let Some(v) = prior_value.get_attr(attr) {
+                let _ = state.set_attr(attr, v.clone());
+            }
+        }
+    }
     // Nodes that could not be reset stay recorded, so the next apply tries again.
     if !not_reset.is_empty() {
         keep_recorded(&mut state, prior_value, &not_reset);

@@ -13,7 +13,8 @@
 //!   on older nodes) and the cluster health check stream;
 //! - [`options`]: [`Options`], the deadline and cancellation token of an operation;
 //! - [`retry`](mod@retry): [`retry()`] and [`wait_until`], backoff with jitter for transient errors only;
-//! - [`wait`]: waits for maintenance mode, for a configured node, for etcd membership;
+//! - [`wait`]: waits for maintenance mode, for a configured node, for etcd membership and
+//!   health, for an upgraded node, for a reboot to start;
 //! - [`error`]: [`TalosError`] (RPC, node, gRPC code and message) and what is transient.
 //!
 //! Nothing here logs or returns a machine configuration, a key or a kubeconfig: inputs and
@@ -38,4 +39,7 @@ pub use machine::{ApplyResult, BootstrapOutcome, RebootMode, ServiceInfo, Versio
 pub use options::Options;
 pub use retry::{Backoff, Probe, retry, wait_until};
 pub use tls::TalosCredentials;
-pub use wait::{wait_for_configured, wait_for_etcd_healthy, wait_for_maintenance};
+pub use wait::{
+    wait_for_configured, wait_for_etcd_healthy, wait_for_etcd_quorum, wait_for_maintenance,
+    wait_for_reboot_start, wait_for_version,
+};

@@ -70,6 +70,22 @@ fn talosconfig_is_signed_by_the_os_ca_and_byte_stable() {
 }
 
 #[test]
+fn talosconfig_endpoints_move_and_credentials_stay() {
+    let eps = endpoints();
+    let a = talosconfig::generate(bundle(), &talos_input(&eps)).unwrap();
+    let moved = vec!["10.20.0.21".to_string(), "10.20.0.24".into(), "10.20.0.23".into()];
+    let b = talosconfig::with_endpoints(a.yaml.expose(), &moved, &moved[..1]).unwrap();
+    let parsed = talosconfig::parse(b.expose()).unwrap();
+    assert_eq!(parsed.endpoints, moved);
+    assert_eq!(parsed.nodes, moved[..1]);
+    assert_eq!(parsed.client_cert_pem, a.client_cert_pem);
+    assert_eq!(parsed.client_key_pem, a.client_key_pem);
+    // The same endpoints give the same bytes back.
+    let same = talosconfig::with_endpoints(a.yaml.expose(), &eps, &eps).unwrap();
+    assert_eq!(same.expose(), a.yaml.expose());
+}
+
+#[test]
 fn talosconfig_from_an_imported_bundle() {
     let imported = SecretsBundle::from_yaml(OPENSSL_SECRETS).unwrap();
     let eps = endpoints();
