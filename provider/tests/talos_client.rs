@@ -14,8 +14,8 @@ use std::time::{Duration, Instant};
 
 use cloudtemple::catalog::Version;
 use cloudtemple::talos::client::{
-    ApplyResult, Backoff, BootstrapOutcome, ErrorKind, Options, Probe, TalosClient, TalosCredentials,
-    UpgradePath, UpgradeSpec, WipeMode, retry, wait_for_configured, wait_for_etcd_healthy,
+    ApplyResult, Backoff, BootstrapOutcome, ErrorKind, Options, Probe, RebootMode, TalosClient,
+    TalosCredentials, UpgradePath, UpgradeSpec, WipeMode, retry, wait_for_configured, wait_for_etcd_healthy,
     wait_for_maintenance, wait_until,
 };
 use cloudtemple::talos::machine_config::{ClusterInput, ClusterNetwork, Cni, NodeInput, NodeRole, render};
@@ -264,6 +264,7 @@ async fn dev_cluster_install_bootstrap_roles_kubeconfig_and_lifecycle_upgrade() 
         stage: false,
         force: false,
         preserve: false,
+        reboot_mode: RebootMode::Powercycle,
     };
     let outcome = admin.upgrade(&spec, &opts()).await.expect("upgrade");
     assert_eq!(outcome.path, UpgradePath::Lifecycle);
@@ -278,6 +279,11 @@ async fn dev_cluster_install_bootstrap_roles_kubeconfig_and_lifecycle_upgrade() 
     .await
     .expect("runs the new release");
     assert_eq!(tag, "v1.14.0");
+    assert!(
+        events_of(&r, "m1").iter().any(|e| e == "reboot requested (mode powercycle)"),
+        "the reboot that follows the install uses the requested mode: {:?}",
+        events_of(&r, "m1")
+    );
     assert_eq!(bootstrap(&admin).await, BootstrapOutcome::AlreadyDone, "etcd data survives the upgrade");
 
     // Non-graceful reset (a single member cannot leave etcd) back to maintenance.
@@ -328,6 +334,7 @@ async fn three_control_planes_etcd_proxying_legacy_upgrade_and_graceful_reset() 
         stage: false,
         force: false,
         preserve: true,
+        reboot_mode: RebootMode::Powercycle,
     };
     let outcome = cp2.upgrade(&spec, &opts()).await.expect("upgrade");
     assert_eq!(outcome.path, UpgradePath::Legacy);
@@ -341,6 +348,11 @@ async fn three_control_planes_etcd_proxying_legacy_upgrade_and_graceful_reset() 
     .await
     .expect("upgraded");
     assert_eq!(tag, "v1.13.9");
+    assert!(
+        events_of(&r, "m2").iter().any(|e| e.contains("(reboot mode powercycle)")),
+        "the deprecated API carries the reboot mode: {:?}",
+        events_of(&r, "m2")
+    );
     wait_for_etcd_healthy(&cp1, 3, &opts()).await.expect("m2 back in etcd");
 
     // Graceful reset: m3 leaves etcd, wipes, and comes back in maintenance mode with a new
@@ -492,4 +504,9 @@ async fn a_client_outlives_a_restart_of_the_region() {
     assert_eq!(members.len(), 1);
     assert_eq!(bootstrap(&admin).await, BootstrapOutcome::AlreadyDone, "state survived: no second bootstrap");
     r.shutdown().await;
+}
+
+/// The emulator's event log of one machine.
+fn events_of(r: &ct_emulator::RunningRegion, id: &str) -> Vec<String> {
+    r.region().machines().into_iter().find(|m| m.id == id).map(|m| m.events).unwrap_or_default()
 }

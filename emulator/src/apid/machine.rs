@@ -202,10 +202,16 @@ impl MachineService for MachineApi {
         request: Request<pb::RebootRequest>,
     ) -> Result<Response<pb::RebootResponse>, Status> {
         let call = admit(&self.region, request.metadata(), request.extensions(), &guard::REBOOT).await?;
+        let mode = pb::reboot_request::Mode::try_from(request.get_ref().mode)
+            .map_or("unknown", |m| m.as_str_name())
+            .to_ascii_lowercase();
         let messages = call
-            .each(|id| async move {
-                let actor_id = self.region.reboot(&id)?;
-                Ok(pb::Reboot { metadata: None, actor_id })
+            .each(|id| {
+                let mode = mode.clone();
+                async move {
+                    let actor_id = self.region.reboot(&id, &mode)?;
+                    Ok(pb::Reboot { metadata: None, actor_id })
+                }
             })
             .await?;
         Ok(Response::new(pb::RebootResponse { messages }))
@@ -274,11 +280,15 @@ impl MachineService for MachineApi {
     ) -> Result<Response<pb::UpgradeResponse>, Status> {
         let call = admit(&self.region, request.metadata(), request.extensions(), &guard::UPGRADE).await?;
         let req = request.into_inner();
+        let mode = pb::upgrade_request::RebootMode::try_from(req.reboot_mode)
+            .map_or("unknown", |m| m.as_str_name())
+            .to_ascii_lowercase();
         let messages = call
             .each(|id| {
                 let image = req.image.clone();
+                let mode = mode.clone();
                 async move {
-                    let actor_id = self.region.upgrade(&id, &image, req.force)?;
+                    let actor_id = self.region.upgrade(&id, &image, req.force, &mode)?;
                     Ok(pb::Upgrade { metadata: None, ack: "Upgrade request received".into(), actor_id })
                 }
             })

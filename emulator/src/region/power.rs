@@ -165,10 +165,12 @@ pub(crate) struct ResetPlan {
 }
 
 impl Region {
-    /// Reboots a configured machine (a moment after the RPC answers).
-    pub(crate) fn reboot(&self, id: &str) -> Result<String, Status> {
+    /// Reboots a configured machine (a moment after the RPC answers); `mode` (`default`,
+    /// `powercycle`) is recorded in the machine's events, as the node's console would show it.
+    pub(crate) fn reboot(&self, id: &str, mode: &str) -> Result<String, Status> {
         self.mutate(|st| {
             let m = st.machines.get_mut(id).ok_or_else(|| Status::not_found("machine not found"))?;
+            m.event(format!("reboot requested (mode {mode})"));
             schedule(m, Phase::Rebooting { into_maintenance: false });
             Ok(crate::ids::actor_id())
         })
@@ -184,8 +186,15 @@ impl Region {
         })
     }
 
-    /// MachineService.Upgrade: validates etcd on control planes, then installs and reboots.
-    pub(crate) fn upgrade(&self, id: &str, image: &str, force: bool) -> Result<String, Status> {
+    /// MachineService.Upgrade: validates etcd on control planes, then installs and reboots (in
+    /// `reboot_mode`, recorded in the machine's events).
+    pub(crate) fn upgrade(
+        &self,
+        id: &str,
+        image: &str,
+        force: bool,
+        reboot_mode: &str,
+    ) -> Result<String, Status> {
         let version = TalosVersion::from_image(image).ok_or_else(|| {
             Status::unknown(format!(
                 "error validating installer image {image:?}: no Talos version tag in the image reference"
@@ -197,6 +206,7 @@ impl Region {
                 validate_etcd_for_upgrade(st, id)?;
             }
             let m = st.machines.get_mut(id).ok_or_else(|| Status::not_found("machine not found"))?;
+            m.event(format!("upgrade to {version} requested (reboot mode {reboot_mode})"));
             enter(
                 m,
                 Phase::Upgrading { version: version.to_string() },

@@ -105,8 +105,10 @@ fn upgrade() -> Attribute {
             Attribute::string("reboot_mode")
                 .optional_computed()
                 .description(
-                    "How nodes reboot into a new Talos version. Defaults to `default`. This build always reboots \
-                     with the default mode.",
+                    "How control planes reboot during rollouts (a Talos upgrade, or a `config_patches` change Talos \
+                     cannot apply live): `default` (kexec into the new kernel where possible) or `powercycle` (a \
+                     full power cycle, for hardware or firmware that kexec does not handle). Defaults to `default`. \
+                     Node pool nodes reboot in the default mode.",
                 )
                 .validator(one_of(&["default", "powercycle"])),
         ],

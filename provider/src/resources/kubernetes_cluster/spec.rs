@@ -2,6 +2,7 @@
 
 use crate::catalog::Version;
 use crate::resources::timeouts::Timeouts;
+use crate::talos::client::RebootMode;
 use crate::talos::machine_config::{ClusterInput, ClusterNetwork, Cni, NodeInput, NodeRole};
 use std::collections::BTreeMap;
 use std::net::IpAddr;
@@ -42,6 +43,8 @@ pub struct ClusterSpec {
     pub config_patches: Vec<String>,
     /// `reset` or `keep`.
     pub on_destroy: String,
+    /// How control planes reboot during rollouts (`upgrade.reboot_mode`).
+    pub reboot_mode: RebootMode,
     /// Operation time limits.
     pub timeouts: Timeouts,
 }
@@ -116,6 +119,14 @@ impl ClusterSpec {
             control_planes,
             config_patches,
             on_destroy: v.get_attr("on_destroy").and_then(Value::as_str).unwrap_or("reset").to_string(),
+            reboot_mode: match v
+                .get_attr("upgrade")
+                .and_then(|u| u.get_attr("reboot_mode"))
+                .and_then(Value::as_str)
+            {
+                Some("powercycle") => RebootMode::Powercycle,
+                _ => RebootMode::Default,
+            },
             timeouts: Timeouts::from_value(v, super::TIMEOUTS),
             name,
         })

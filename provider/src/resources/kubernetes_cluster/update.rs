@@ -16,7 +16,7 @@
 //! fails (Kubernetes API unreachable) is logged and the rollout goes on: the upgrade may be what
 //! repairs the API; an uncordon that fails is reported as a warning naming the node.
 //!
-//! Not done here: `upgrade.reboot_mode` (reboots use the default mode).
+//! Control planes reboot in the `upgrade.reboot_mode` the plan holds (`powercycle` skips kexec).
 
 use super::create::{TALOS_PORT, talos_failure};
 use super::read::{NodeHealth, credentials_from_state, live_nodes, probe};
@@ -29,8 +29,8 @@ use crate::kube::{Budget, KubeAccess, KubeClient};
 use crate::resources::kubernetes_node_pool::create::wait_for_kubelet;
 use crate::talos::SecretsBundle;
 use crate::talos::client::{
-    Backoff, Options, RebootMode, TalosClient, TalosCredentials, UpgradeSpec, WipeMode, retry,
-    wait_for_configured, wait_for_etcd_quorum, wait_for_maintenance, wait_for_reboot_start, wait_for_version,
+    Backoff, Options, TalosClient, TalosCredentials, UpgradeSpec, WipeMode, retry, wait_for_configured,
+    wait_for_etcd_quorum, wait_for_maintenance, wait_for_reboot_start, wait_for_version,
 };
 use crate::talos::machine_config::render;
 use crate::talos::version::{ApplyMode, TalosContract};
@@ -278,7 +278,13 @@ impl Rollout<'_> {
         }
         self.cordoner.cordon(&node.hostname).await;
         tracing::info!(node = %node.address, hostname = %node.hostname, from = %running.tag, %to, "upgrading Talos");
-        let spec = UpgradeSpec { image: installer_image(to), stage: false, force: false, preserve: true };
+        let spec = UpgradeSpec {
+            image: installer_image(to),
+            stage: false,
+            force: false,
+            preserve: true,
+            reboot_mode: self.spec.reboot_mode,
+        };
         client.upgrade(&spec, self.opts).await.map_err(|e| fail("upgrading", &e))?;
         wait_for_reboot_start(&client, REBOOT_START, self.opts).await.map_err(|e| fail("rebooting", &e))?;
         let (client, _) = wait_for_version(node.address, TALOS_PORT, self.talos, &to.to_string(), self.opts)
@@ -313,7 +319,7 @@ impl Rollout<'_> {
         .await
         .map_err(|e| fail("applying the configuration of", &e))?;
         if plan.reboot_after_apply {
-            client.reboot(RebootMode::Default, self.opts).await.map_err(|e| fail("rebooting", &e))?;
+            client.reboot(self.spec.reboot_mode, self.opts).await.map_err(|e| fail("rebooting", &e))?;
         }
         if change.reboot.is_some() {
             wait_for_reboot_start(&client, REBOOT_START, self.opts)

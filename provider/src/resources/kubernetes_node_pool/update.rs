@@ -128,7 +128,13 @@ async fn upgrade(
     }
     drainer.before_reboot(spec, hostname).await?;
     tracing::info!(node = %node.address, %hostname, from = %running.tag, %to, "upgrading Talos");
-    let upgrade = UpgradeSpec { image: installer_image(to), stage: false, force: false, preserve: true };
+    let upgrade = UpgradeSpec {
+        image: installer_image(to),
+        stage: false,
+        force: false,
+        preserve: true,
+        reboot_mode: RebootMode::Default,
+    };
     client.upgrade(&upgrade, opts).await.map_err(|e| fail("upgrading", &e))?;
     wait_for_reboot_start(&client, REBOOT_START, opts).await.map_err(|e| fail("rebooting", &e))?;
     let (client, _) = wait_for_version(node.address, TALOS_PORT, &spec.cluster.talos, &to.to_string(), opts)

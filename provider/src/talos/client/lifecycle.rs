@@ -34,6 +34,8 @@ pub struct UpgradeSpec {
     pub force: bool,
     /// Keep the EPHEMERAL partition (deprecated API only; always kept since Talos 1.8).
     pub preserve: bool,
+    /// How the node reboots into the new release.
+    pub reboot_mode: RebootMode,
 }
 
 /// Which API carried out an upgrade.
@@ -121,7 +123,7 @@ impl TalosClient {
             }
         }
         if !spec.stage {
-            self.reboot(RebootMode::Default, opts).await?;
+            self.reboot(spec.reboot_mode, opts).await?;
         }
         Ok(UpgradeOutcome { path: UpgradePath::Lifecycle, progress, rebooting: !spec.stage })
     }
@@ -133,7 +135,10 @@ impl TalosClient {
             preserve: spec.preserve,
             stage: spec.stage,
             force: spec.force,
-            reboot_mode: pb::upgrade_request::RebootMode::Default as i32,
+            reboot_mode: match spec.reboot_mode {
+                RebootMode::Default => pb::upgrade_request::RebootMode::Default,
+                RebootMode::Powercycle => pb::upgrade_request::RebootMode::Powercycle,
+            } as i32,
         };
         let reply = self.run(RPC, opts, self.machine_api().upgrade(self.request(request, opts))).await?;
         let message = self.first(RPC, reply.into_inner().messages)?;
