@@ -54,12 +54,10 @@ fn every_addon_renders_at_every_version_with_its_defaults() {
 }
 
 #[test]
-fn every_addon_but_one_has_templates_with_workloads() {
-    // kube-prometheus-stack is versioned by chart and no cited source maps its chart versions to
-    // image tags yet: the resource refuses it at plan rather than install an empty set.
+fn every_addon_has_templates_with_workloads() {
     let without: Vec<&str> =
         catalog().addons().filter(|a| a.manifests.is_none()).map(|a| a.name.as_str()).collect();
-    assert_eq!(without, ["kube-prometheus-stack"]);
+    assert!(without.is_empty(), "add-ons without templates: {without:?}");
     for addon in catalog().addons().filter(|a| a.manifests.is_some()) {
         let objects = addon.render(addon.versions()[0].version, &example(addon)).unwrap();
         let workload =
@@ -132,4 +130,51 @@ fn rook_ceph_and_ingress_classes_follow_the_product() {
         json!(["203.0.113.0/24"])
     );
     assert!(service("nginx-internal")["spec"].get("loadBalancerIP").is_none());
+}
+
+#[test]
+fn kube_prometheus_stack_follows_the_configuration() {
+    let objects = render(
+        "kube-prometheus-stack",
+        "88.1.3",
+        &json!({"prometheus": {"replicas": 2, "storage_gib": 80, "retention": "30d"},
+                "storage_class": "ceph-block-norepl",
+                "grafana": {"ingress_host": "grafana.external-secured.ctodev.mk.ms-cloud-temple.com"}}),
+    );
+    let find = |kind: &str, name: &str| {
+        objects.iter().find(|o| o["kind"] == kind && o["metadata"]["name"] == name).unwrap()
+    };
+    let prometheus = find("Prometheus", "kube-prometheus-stack-prometheus");
+    assert_eq!(prometheus["spec"]["replicas"], 2);
+    assert_eq!(prometheus["spec"]["retention"], "30d");
+    assert_eq!(prometheus["spec"]["image"], "quay.io/prometheus/prometheus:v3.13.2-distroless");
+    let claim = &prometheus["spec"]["storage"]["volumeClaimTemplate"]["spec"];
+    assert_eq!(claim["storageClassName"], "ceph-block-norepl");
+    assert_eq!(claim["resources"]["requests"]["storage"], "80Gi");
+    assert!(prometheus["spec"]["alerting"].is_object());
+    assert_eq!(
+        find("Ingress", "kube-prometheus-stack-grafana")["spec"]["ingressClassName"],
+        "nginx-external-secured"
+    );
+    // The admin password is never in the catalog: Grafana reads it from the user's Secret.
+    let grafana = find("Deployment", "kube-prometheus-stack-grafana");
+    let env = &grafana["spec"]["template"]["spec"]["containers"][0]["env"];
+    assert_eq!(
+        env[1]["valueFrom"]["secretKeyRef"],
+        json!({"name": "grafana-admin", "key": "admin-password"})
+    );
+    // Without Alertmanager: no Alertmanager objects and no alerting section.
+    let objects = render(
+        "kube-prometheus-stack",
+        "80.4.1",
+        &json!({"alertmanager": {"enabled": false}, "grafana": {"enabled": false}}),
+    );
+    assert!(
+        !objects
+            .iter()
+            .any(|o| o["kind"] == "Alertmanager" || o["metadata"]["name"] == "kube-prometheus-stack-grafana")
+    );
+    let prometheus = objects.iter().find(|o| o["kind"] == "Prometheus").unwrap();
+    assert!(prometheus["spec"].get("alerting").is_none());
+    assert_eq!(prometheus["spec"]["image"], "quay.io/prometheus/prometheus:v3.8.0");
 }

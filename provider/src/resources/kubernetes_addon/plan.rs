@@ -91,18 +91,6 @@ pub fn plan(req: &PlanRequest<'_>, resp: &mut PlanResponse) {
     if let Some(notice) = deprecation {
         resp.diags.warning_at(path("name"), "Deprecated add-on name", notice);
     }
-    if addon.manifests.is_none() {
-        resp.diags.error_at(
-            path("name"),
-            "Add-on not installable yet",
-            format!(
-                "The catalog of this provider version lists {} (versions, configuration schema) but has no \
-                 templates for the objects it installs yet, so nothing could be installed. Nothing was changed.",
-                addon.name
-            ),
-        );
-        return;
-    }
     let planned = &mut resp.planned;
     let diags = &mut resp.diags;
     let _ = planned.set_attr("namespace", Value::from(addon.namespace.as_str()));
