@@ -23,13 +23,12 @@ mod common;
 
 use acceptance::checks::attr_eq;
 use acceptance::terraform::Terraform;
-use acceptance::{CheckError, CheckResult, RunContext, State, Step, TestCase};
-use common::{CLOUDTEMPLE, on_each_terraform};
-use ct_emulator::timing::Latencies;
-use ct_emulator::{RegionConfig, RegionOptions, RunningRegion};
+use acceptance::{CheckResult, RunContext, State, Step, TestCase};
+use common::access::{import_id, import_with_access};
+use common::hcl::{CILIUM_ADDON, CLOUDTEMPLE_REQUIRED, ClusterHcl, PoolHcl};
+use common::kubectl::Kubectl;
+use common::{CLOUDTEMPLE, LocalRegion, on_each_terraform_in};
 use serde_json::{Value, json};
-use std::net::SocketAddr;
-use std::path::Path;
 
 /// Subnets of the runs of the main case, one per terraform binary.
 const SUBNETS: [u8; 2] = [1, 2];
@@ -40,41 +39,11 @@ const METALLB: &str = "cloudtemple_kubernetes_addon.metallb";
 const INGRESS: &str = "cloudtemple_kubernetes_addon.ingress";
 const KYVERNO: &str = "cloudtemple_kubernetes_addon.kyverno";
 const ROOK: &str = "cloudtemple_kubernetes_addon.rook";
+const KUBECTL: Kubectl = Kubectl::of(CLUSTER);
 
-fn region(rt: &tokio::runtime::Runtime, subnet: u8, machines: u8) -> RunningRegion {
-    let machines =
-        (1..=machines).map(|i| (format!("m{i}"), SocketAddr::from(([127, 81, subnet, i], 50000)))).collect();
-    let region = RegionConfig {
-        latencies: Latencies { time_scale: 0.005, ..Latencies::default() },
-        talos_version: "v1.14.1".into(),
-        ..RegionConfig::default()
-    };
-    rt.block_on(ct_emulator::start(RegionOptions { region, machines, admin: None }))
-        .expect("the region starts")
-}
-
+/// A dev cluster `name` on machine 1.
 fn cluster(subnet: u8, name: &str) -> String {
-    format!(
-        r#"
-terraform {{
-  required_providers {{
-    cloudtemple = {{ source = "cloud-temple/cloudtemple" }}
-  }}
-}}
-
-resource "cloudtemple_kubernetes_cluster" "dev" {{
-  name     = "{name}"
-  topology = "dev"
-  endpoint = "127.81.{subnet}.20"
-  network = {{
-    node_cidr = "127.81.{subnet}.0/24"
-  }}
-  control_plane = [
-    {{ address = "127.81.{subnet}.1", zone = "AZ05" }},
-  ]
-}}
-"#
-    )
+    format!("{CLOUDTEMPLE_REQUIRED}{}", ClusterHcl::dev(name, [127, 81, subnet]))
 }
 
 /// What varies between the steps of the main case.
@@ -101,24 +70,10 @@ const START: Knobs = Knobs {
 
 fn config(subnet: u8, k: &Knobs) -> String {
     let mut text = cluster(subnet, "ctaddon");
+    text.push_str(&PoolHcl::workers([127, 81, subnet], &[2, 3, 4]).to_string());
+    text.push_str(CILIUM_ADDON);
     text.push_str(&format!(
         r#"
-resource "cloudtemple_kubernetes_node_pool" "workers" {{
-  cluster = cloudtemple_kubernetes_cluster.dev.access
-  name    = "workers"
-  role    = "worker"
-  nodes = {{
-    w2 = {{ address = "127.81.{subnet}.2", zone = "AZ05" }}
-    w3 = {{ address = "127.81.{subnet}.3", zone = "AZ05" }}
-    w4 = {{ address = "127.81.{subnet}.4", zone = "AZ05" }}
-  }}
-}}
-
-resource "cloudtemple_kubernetes_addon" "cilium" {{
-  cluster = cloudtemple_kubernetes_cluster.dev.access
-  name    = "cilium"
-}}
-
 resource "cloudtemple_kubernetes_addon" "hubble" {{
   cluster    = cloudtemple_kubernetes_cluster.dev.access
   name       = "hubble"
@@ -176,77 +131,21 @@ resource "cloudtemple_kubernetes_addon" "kyverno" {{
     text
 }
 
-/// kubectl with the cluster's kubeconfig from the state; returns (success, stdout + stderr).
-fn kubectl(
-    ctx: &mut RunContext<'_>,
-    args: &[&str],
-    stdin: Option<&str>,
-) -> Result<(bool, String), CheckError> {
-    use std::io::Write;
-    let state = ctx.state()?;
-    let kubeconfig = state
-        .resource(CLUSTER)
-        .and_then(|r| r.values.get("kubeconfig").and_then(|k| k.as_str().map(str::to_string)))
-        .ok_or("the cluster has no kubeconfig in state")?;
-    let path = ctx.dir().join("kubeconfig.yaml");
-    std::fs::write(&path, kubeconfig)?;
-    let mut child = std::process::Command::new("kubectl")
-        .arg("--kubeconfig")
-        .arg(&path)
-        .arg("--request-timeout=20s")
-        .args(args)
-        .stdin(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()?;
-    if let Some(text) = stdin {
-        child.stdin.take().ok_or("stdin")?.write_all(text.as_bytes())?;
-    }
-    drop(child.stdin.take());
-    let out = child.wait_with_output()?;
-    let text = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
-    Ok((out.status.success(), text))
-}
-
-/// `kubectl get ... -o jsonpath=...` must print `expected`.
-fn kubectl_prints(ctx: &mut RunContext<'_>, args: &[&str], expected: &str) -> CheckResult {
-    let (ok, out) = kubectl(ctx, args, None)?;
-    if ok && out.trim() == expected {
-        Ok(())
-    } else {
-        Err(format!("kubectl {}: expected {expected:?}, got: {out}", args.join(" ")).into())
-    }
-}
-
-fn kubectl_expect(ctx: &mut RunContext<'_>, args: &[&str], present: bool) -> CheckResult {
-    let (ok, out) = kubectl(ctx, args, None)?;
-    match (ok, present) {
-        (true, true) => Ok(()),
-        (false, false) if out.contains("NotFound") || out.contains("not found") => Ok(()),
-        _ => Err(format!(
-            "kubectl {}: expected {}: {out}",
-            args.join(" "),
-            if present { "found" } else { "NotFound" }
-        )
-        .into()),
-    }
-}
-
 /// kubectl sees the product objects of every add-on.
 fn kubectl_sees_the_platform(ctx: &mut RunContext<'_>) -> CheckResult {
     let default_class = "jsonpath={.metadata.annotations.storageclass\\.kubernetes\\.io/is-default-class}";
-    kubectl_prints(ctx, &["get", "storageclass", "ceph-block", "-o", default_class], "true")?;
+    KUBECTL.prints(ctx, &["get", "storageclass", "ceph-block", "-o", default_class], "true")?;
     for class in ["ceph-filesystem", "ceph-block-norepl"] {
-        kubectl_prints(ctx, &["get", "storageclass", class, "-o", "jsonpath={.metadata.name}"], class)?;
+        KUBECTL.prints(ctx, &["get", "storageclass", class, "-o", "jsonpath={.metadata.name}"], class)?;
     }
     for class in ["nginx-internal", "nginx-external", "nginx-external-secured"] {
-        kubectl_prints(
+        KUBECTL.prints(
             ctx,
             &["get", "ingressclass", class, "-o", "jsonpath={.spec.controller}"],
             "nginx.org/ingress-controller",
         )?;
     }
-    kubectl_prints(
+    KUBECTL.prints(
         ctx,
         &[
             "get",
@@ -258,7 +157,7 @@ fn kubectl_sees_the_platform(ctx: &mut RunContext<'_>) -> CheckResult {
         ],
         "external internal",
     )?;
-    kubectl_prints(
+    KUBECTL.prints(
         ctx,
         &[
             "get",
@@ -271,13 +170,13 @@ fn kubectl_sees_the_platform(ctx: &mut RunContext<'_>) -> CheckResult {
         ],
         "external",
     )?;
-    kubectl_expect(
+    KUBECTL.finds(
         ctx,
         &["get", "l2advertisements.metallb.io", "cloudtemple", "-n", "metallb-system"],
         true,
     )?;
     // The external ingress got its address from the external pool, the internal one from the default.
-    let (ok, out) = kubectl(
+    let run = KUBECTL.run(
         ctx,
         &[
             "get",
@@ -290,16 +189,17 @@ fn kubectl_sees_the_platform(ctx: &mut RunContext<'_>) -> CheckResult {
         ],
         None,
     )?;
+    let (ok, out) = (run.success, run.combined());
     let last = out.trim().rsplit('.').next().and_then(|n| n.parse::<u8>().ok());
     if !ok || !last.is_some_and(|n| (128..=160).contains(&n)) {
         return Err(format!("nginx-external should have an external-pool address, got: {out}").into());
     }
-    kubectl_prints(
+    KUBECTL.prints(
         ctx,
         &["get", "daemonset", "cilium", "-n", "kube-system", "-o", "jsonpath={.metadata.name}"],
         "cilium",
     )?;
-    kubectl_prints(
+    KUBECTL.prints(
         ctx,
         &[
             "get",
@@ -312,7 +212,7 @@ fn kubectl_sees_the_platform(ctx: &mut RunContext<'_>) -> CheckResult {
         ],
         "quay.io/cilium/hubble-relay:v1.20.3",
     )?;
-    kubectl_prints(
+    KUBECTL.prints(
         ctx,
         &[
             "get",
@@ -325,12 +225,12 @@ fn kubectl_sees_the_platform(ctx: &mut RunContext<'_>) -> CheckResult {
         ],
         "docker.io/rook/ceph:v1.20.7",
     )?;
-    kubectl_prints(
+    KUBECTL.prints(
         ctx,
         &["get", "deployments", "-n", "kyverno", "-o", "jsonpath={.items[*].metadata.name}"],
         "kyverno-admission-controller kyverno-background-controller kyverno-cleanup-controller kyverno-reports-controller",
     )?;
-    kubectl_expect(ctx, &["get", "clusterpolicy", "disallow-privileged-containers"], true)
+    KUBECTL.finds(ctx, &["get", "clusterpolicy", "disallow-privileged-containers"], true)
 }
 
 /// The addon's `managed_objects` has `id`, or lacks it.
@@ -350,23 +250,10 @@ fn inventory_has(address: &'static str, id: &'static str, present: bool) -> impl
     }
 }
 
-/// Writes the cluster's access object to `dir/access.json` and returns the import ID naming it.
-fn import_id(state: &State, dir: &Path) -> Result<String, CheckError> {
-    let access = state.resource(CLUSTER).and_then(|r| r.values.get("access").cloned()).ok_or("no access")?;
-    let path = dir.join("access.json");
-    std::fs::write(&path, access.to_string())?;
-    Ok(format!("kyverno,access={}", path.display()))
-}
-
 #[test]
 fn addons_install_upgrade_prune_conflict_drift_import_and_delete() {
-    let rt =
-        tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().expect("runtime");
-    let mut subnets = SUBNETS.iter().copied();
-    on_each_terraform(|tf: &Terraform| {
-        let subnet = subnets.next().expect("a subnet per terraform binary");
-        let region = region(&rt, subnet, 4);
-        let old_terraform = tf.version().minor < 1 && tf.version().major == 1;
+    on_each_terraform_in(&SUBNETS, |tf: &Terraform, subnet| {
+        let region = LocalRegion::start([127, 81, subnet], 4);
         let dir = tempfile::Builder::new().prefix("ct-addon-").tempdir().expect("tempdir");
         let upgraded = Knobs { metallb_version: "0.15.3", secured: false, ..START };
         let overwrite = Knobs { kyverno_resolution: "overwrite", ..upgraded };
@@ -392,8 +279,7 @@ fn addons_install_upgrade_prune_conflict_drift_import_and_delete() {
             .step(Step::run(|ctx| {
                 // A ConfigMap of the user, which no add-on operation may touch.
                 let cm = "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: mine\n  namespace: default\ndata:\n  a: b\n";
-                let (ok, out) = kubectl(ctx, &["apply", "-f", "-"], Some(cm))?;
-                if ok { Ok(()) } else { Err(format!("kubectl apply: {out}").into()) }
+                KUBECTL.apply(ctx, &["apply", "-f", "-"], cm)
             }))
             // Upgrade in place, and a configuration change that drops a class: pruned.
             .step(
@@ -408,14 +294,14 @@ fn addons_install_upgrade_prune_conflict_drift_import_and_delete() {
                     )),
             )
             .step(Step::run(|ctx| {
-                kubectl_prints(
+                KUBECTL.prints(
                     ctx,
                     &["get", "deployment", "controller", "-n", "metallb-system", "-o", "jsonpath={.spec.template.spec.containers[0].image}"],
                     "quay.io/metallb/controller:v0.15.3",
                 )?;
-                kubectl_expect(ctx, &["get", "ingressclass", "nginx-external-secured"], false)?;
-                kubectl_expect(ctx, &["get", "deployment", "nginx-external-secured", "-n", "ingress-nginx"], false)?;
-                kubectl_expect(ctx, &["get", "ingressclass", "nginx-external"], true)
+                KUBECTL.finds(ctx, &["get", "ingressclass", "nginx-external-secured"], false)?;
+                KUBECTL.finds(ctx, &["get", "deployment", "nginx-external-secured", "-n", "ingress-nginx"], false)?;
+                KUBECTL.finds(ctx, &["get", "ingressclass", "nginx-external"], true)
             }))
             // Downgrade and invalid configuration: refused at plan.
             .step(
@@ -431,69 +317,54 @@ fn addons_install_upgrade_prune_conflict_drift_import_and_delete() {
             // Conflict: another field manager owns a field Kyverno's ConfigMap sets.
             .step(Step::run(|ctx| {
                 let cm = "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: kyverno\n  namespace: kyverno\ndata:\n  defaultRegistry: ghcr.io\n";
-                let (ok, out) = kubectl(
+                KUBECTL.apply(
                     ctx,
                     &["apply", "--server-side", "--field-manager=other", "--force-conflicts", "-f", "-"],
-                    Some(cm),
-                )?;
-                if ok { Ok(()) } else { Err(format!("kubectl apply: {out}").into()) }
+                    cm,
+                )
             }))
             .step(Step::config(config(subnet, &upgraded)).expect_error(r#"(?s)defaultRegistry.*"other""#))
             .step(Step::config(config(subnet, &overwrite)).expect_actions(KYVERNO, &["update"]))
             .step(Step::run(|ctx| {
-                kubectl_prints(ctx, &["get", "configmap", "kyverno", "-n", "kyverno", "-o", "jsonpath={.data.defaultRegistry}"], "docker.io")
+                KUBECTL.prints(ctx, &["get", "configmap", "kyverno", "-n", "kyverno", "-o", "jsonpath={.data.defaultRegistry}"], "docker.io")
             }))
             // Drift: a Deployment deleted behind Terraform's back is planned back and restored.
             .step(Step::run(|ctx| {
-                let (ok, out) = kubectl(ctx, &["delete", "deployment", "kyverno-cleanup-controller", "-n", "kyverno"], None)?;
-                if ok { Ok(()) } else { Err(format!("kubectl delete: {out}").into()) }
+                KUBECTL.succeeds(ctx, &["delete", "deployment", "kyverno-cleanup-controller", "-n", "kyverno"])
             }))
             .step(Step::config(config(subnet, &upgraded)).expect_actions(KYVERNO, &["update"]))
-            .step(Step::run(|ctx| kubectl_expect(ctx, &["get", "deployment", "kyverno-cleanup-controller", "-n", "kyverno"], true)))
+            .step(Step::run(|ctx| KUBECTL.finds(ctx, &["get", "deployment", "kyverno-cleanup-controller", "-n", "kyverno"], true)))
             // Import into a fresh directory: plan empty.
-            .step(if old_terraform {
-                // Terraform 1.0 records no sensitivity marks for an imported object, and its plan
-                // calls adding a mark an update ("The value is unchanged"). As in the manifest
-                // suite, the configuration passes the access unmarked there, so that the empty
-                // plan still proves the imported `cluster` equals the configured one.
-                Step::import(KYVERNO)
-                    .keep_other_resources()
-                    .id_with(|state| import_id(state, dir.path()))
-                    .config(config(subnet, &upgraded).replace(
-                        "  cluster             = cloudtemple_kubernetes_cluster.dev.access\n  name                = \"kyverno\"",
-                        "  cluster             = nonsensitive(cloudtemple_kubernetes_cluster.dev.access)\n  name                = \"kyverno\"",
-                    ))
-                    .ignore(&["cluster"])
-            } else {
-                Step::import(KYVERNO).keep_other_resources().id_with(|state| import_id(state, dir.path()))
-            })
+            .step(import_with_access(
+                tf,
+                KYVERNO,
+                &config(subnet, &upgraded),
+                "  cluster             = cloudtemple_kubernetes_cluster.dev.access\n  name                = \"kyverno\"",
+                |state| import_id(state, CLUSTER, dir.path(), "kyverno"),
+            ))
             // Removal: preserve keeps Kyverno's objects; rook-ceph and ingress-nginx go, nothing else.
             .step(Step::config(config(subnet, &preserved)).expect_actions(KYVERNO, &["update"]))
             .step(Step::config(config(subnet, &removed)).expect_actions(ROOK, &["delete"]).expect_actions(KYVERNO, &["delete"]))
             .step(Step::run(|ctx| {
-                kubectl_expect(ctx, &["get", "storageclass", "ceph-block"], false)?;
-                kubectl_expect(ctx, &["get", "namespace", "rook-ceph"], false)?;
-                kubectl_expect(ctx, &["get", "ingressclass", "nginx-internal"], false)?;
-                kubectl_expect(ctx, &["get", "deployment", "kyverno-admission-controller", "-n", "kyverno"], true)?;
-                kubectl_expect(ctx, &["get", "configmap", "mine", "-n", "default"], true)?;
-                kubectl_expect(ctx, &["get", "ipaddresspools.metallb.io", "internal", "-n", "metallb-system"], true)?;
-                kubectl_expect(ctx, &["get", "namespace", "kube-system"], true)
+                KUBECTL.finds(ctx, &["get", "storageclass", "ceph-block"], false)?;
+                KUBECTL.finds(ctx, &["get", "namespace", "rook-ceph"], false)?;
+                KUBECTL.finds(ctx, &["get", "ingressclass", "nginx-internal"], false)?;
+                KUBECTL.finds(ctx, &["get", "deployment", "kyverno-admission-controller", "-n", "kyverno"], true)?;
+                KUBECTL.finds(ctx, &["get", "configmap", "mine", "-n", "default"], true)?;
+                KUBECTL.finds(ctx, &["get", "ipaddresspools.metallb.io", "internal", "-n", "metallb-system"], true)?;
+                KUBECTL.finds(ctx, &["get", "namespace", "kube-system"], true)
             }))
             .step(Step::destroy())
             .run_with(tf);
-        rt.block_on(region.shutdown());
+        drop(region);
         report
     });
 }
 
 #[test]
 fn a_missing_dependency_is_reported_clearly() {
-    let rt =
-        tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().expect("runtime");
-    let mut subnets = DEPENDENCY_SUBNETS.iter().copied();
-    on_each_terraform(|tf: &Terraform| {
-        let subnet = subnets.next().expect("a subnet per terraform binary");
-        let region = region(&rt, subnet, 1);
+    on_each_terraform_in(&DEPENDENCY_SUBNETS, |tf: &Terraform, subnet| {
+        let region = LocalRegion::start([127, 81, subnet], 1);
         let base = cluster(subnet, "ctdeps");
         let with_hubble = format!(
             "{base}{}",
@@ -514,7 +385,7 @@ resource "cloudtemple_kubernetes_addon" "hubble" {
             .step(Step::config(base))
             .step(Step::destroy())
             .run_with(tf);
-        rt.block_on(region.shutdown());
+        drop(region);
         report
     });
 }
@@ -524,50 +395,14 @@ const PRODUCTION_SUBNETS: [u8; 2] = [5, 6];
 
 #[test]
 fn production_storage_nodes_carry_ceph_across_zones() {
-    let rt =
-        tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().expect("runtime");
-    let mut subnets = PRODUCTION_SUBNETS.iter().copied();
-    on_each_terraform(|tf: &Terraform| {
-        let subnet = subnets.next().expect("a subnet per terraform binary");
-        let region = region(&rt, subnet, 6);
+    on_each_terraform_in(&PRODUCTION_SUBNETS, |tf: &Terraform, subnet| {
+        let region = LocalRegion::start([127, 81, subnet], 6);
+        // A production cluster under the resource label `dev`, with a storage node per zone.
+        let net = [127, 81, subnet];
+        let cluster = ClusterHcl::production("ctprd", net).label("dev");
+        let storage = PoolHcl::storage(net, &[4, 5, 6]);
         let config = format!(
-            r#"
-terraform {{
-  required_providers {{
-    cloudtemple = {{ source = "cloud-temple/cloudtemple" }}
-  }}
-}}
-
-resource "cloudtemple_kubernetes_cluster" "dev" {{
-  name     = "ctprd"
-  topology = "production"
-  endpoint = "127.81.{subnet}.20"
-  network = {{
-    node_cidr = "127.81.{subnet}.0/24"
-  }}
-  control_plane = [
-    {{ address = "127.81.{subnet}.1", zone = "AZ05" }},
-    {{ address = "127.81.{subnet}.2", zone = "AZ06" }},
-    {{ address = "127.81.{subnet}.3", zone = "AZ07" }},
-  ]
-}}
-
-resource "cloudtemple_kubernetes_node_pool" "storage" {{
-  cluster = cloudtemple_kubernetes_cluster.dev.access
-  name    = "storage"
-  role    = "storage"
-  nodes = {{
-    s4 = {{ address = "127.81.{subnet}.4", zone = "AZ05" }}
-    s5 = {{ address = "127.81.{subnet}.5", zone = "AZ06" }}
-    s6 = {{ address = "127.81.{subnet}.6", zone = "AZ07" }}
-  }}
-}}
-
-resource "cloudtemple_kubernetes_addon" "cilium" {{
-  cluster = cloudtemple_kubernetes_cluster.dev.access
-  name    = "cilium"
-}}
-
+            r#"{CLOUDTEMPLE_REQUIRED}{cluster}{storage}{CILIUM_ADDON}
 resource "cloudtemple_kubernetes_addon" "rook" {{
   cluster              = cloudtemple_kubernetes_cluster.dev.access
   name                 = "rook-ceph"
@@ -584,7 +419,7 @@ resource "cloudtemple_kubernetes_addon" "rook" {{
                 json!("ready"),
             )))
             .step(Step::run(|ctx| {
-                kubectl_prints(
+                KUBECTL.prints(
                     ctx,
                     &[
                         "get",
@@ -597,7 +432,7 @@ resource "cloudtemple_kubernetes_addon" "rook" {{
                     ],
                     "zone",
                 )?;
-                kubectl_prints(
+                KUBECTL.prints(
                     ctx,
                     &["get", "storageclass", "-o", "jsonpath={.items[*].metadata.name}"],
                     "ceph-block ceph-block-norepl ceph-filesystem",
@@ -605,7 +440,7 @@ resource "cloudtemple_kubernetes_addon" "rook" {{
             }))
             .step(Step::destroy())
             .run_with(tf);
-        rt.block_on(region.shutdown());
+        drop(region);
         report
     });
 }

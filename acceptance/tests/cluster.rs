@@ -11,48 +11,27 @@ mod common;
 use acceptance::checks::{attr_eq, attr_matches, resource_exists};
 use acceptance::terraform::Terraform;
 use acceptance::{CheckResult, State, Step, TestCase};
-use common::{CLOUDTEMPLE, LocalRegion, on_each_terraform};
+use common::hcl::{CLOUDTEMPLE_REQUIRED, ClusterHcl};
+use common::{CLOUDTEMPLE, LocalRegion, cluster_nodes, on_each_terraform};
 use serde_json::json;
 
 const C: &str = "cloudtemple_kubernetes_cluster.dev";
 
+/// A dev cluster on machine 1 with `extra` arguments, and an output of its kubeconfig's hash.
 fn dev_config(subnet: u8, extra: &str) -> String {
     format!(
-        r#"
-terraform {{
-  required_providers {{
-    cloudtemple = {{ source = "cloud-temple/cloudtemple" }}
-  }}
-}}
-
-resource "cloudtemple_kubernetes_cluster" "dev" {{
-  name     = "ctdev1"
-  topology = "dev"
-  endpoint = "127.78.{subnet}.20"
-{extra}
-  network = {{
-    node_cidr = "127.78.{subnet}.0/24"
-  }}
-
-  control_plane = [
-    {{ address = "127.78.{subnet}.1", zone = "AZ05" }},
-  ]
-}}
-
+        r#"{CLOUDTEMPLE_REQUIRED}{}
 output "kubeconfig_sha" {{
   value     = sha256(cloudtemple_kubernetes_cluster.dev.kubeconfig)
   sensitive = true
 }}
-"#
+"#,
+        ClusterHcl::dev("ctdev1", [127, 78, subnet]).raw(extra)
     )
 }
 
 fn nodes_ready(state: &State) -> CheckResult {
-    let nodes = state
-        .resource(C)
-        .and_then(|r| r.values.get("nodes").cloned())
-        .ok_or("the cluster has no nodes attribute")?;
-    let nodes = nodes.as_array().ok_or("nodes is not a list")?;
+    let nodes = cluster_nodes(state, C)?;
     if nodes.len() != 1 || nodes[0]["ready"] != json!(true) || nodes[0]["etcd_member"] != json!(true) {
         return Err(format!("expected one ready etcd member, got {nodes:?}").into());
     }
@@ -94,46 +73,17 @@ fn dev_cluster_is_created_stable_and_destroyed_back_to_maintenance() {
                 .expect_non_empty_plan()
                 .expect_actions(C, &["delete", "create"]),
             )
-            .step(Step::destroy().check(|_before: &State| {
-                let p = r.phases();
-                if p.iter().all(|p| *p == "maintenance") {
-                    Ok(())
-                } else {
-                    Err(format!("every machine must be back in maintenance mode, phases: {p:?}").into())
-                }
-            }))
+            .step(Step::destroy().check(|_before: &State| r.all_in_maintenance()))
             .run_with(tf)
     });
 }
 
+/// A production cluster on machines 1-3 with explicit pod and service networks.
 fn production_config(subnet: u8) -> String {
-    format!(
-        r#"
-terraform {{
-  required_providers {{
-    cloudtemple = {{ source = "cloud-temple/cloudtemple" }}
-  }}
-}}
-
-resource "cloudtemple_kubernetes_cluster" "prod" {{
-  name     = "ctprd"
-  topology = "production"
-  endpoint = "127.78.{subnet}.20"
-
-  network = {{
-    node_cidr    = "127.78.{subnet}.0/24"
-    pod_cidr     = "10.241.0.0/16"
-    service_cidr = "10.96.0.0/12"
-  }}
-
-  control_plane = [
-    {{ address = "127.78.{subnet}.1", zone = "AZ05" }},
-    {{ address = "127.78.{subnet}.2", zone = "AZ06" }},
-    {{ address = "127.78.{subnet}.3", zone = "AZ07" }},
-  ]
-}}
-"#
-    )
+    let cluster = ClusterHcl::production("ctprd", [127, 78, subnet])
+        .network_arg("pod_cidr", "\"10.241.0.0/16\"")
+        .network_arg("service_cidr", "\"10.96.0.0/12\"");
+    format!("{CLOUDTEMPLE_REQUIRED}{cluster}")
 }
 
 #[test]
@@ -149,31 +99,19 @@ fn production_cluster_has_three_etcd_members_and_resets_them_all() {
                     .check(attr_eq(P, "status", json!("ready")))
                     .check(attr_eq(P, "control_plane.2.hostname", json!("ctprd-cp-3")))
                     .check(|state: &State| {
-                        let nodes = state
-                            .resource(P)
-                            .and_then(|r| r.values.get("nodes").cloned())
-                            .ok_or("no nodes attribute")?;
+                        let nodes = cluster_nodes(state, P)?;
                         let members = nodes
-                            .as_array()
-                            .ok_or("nodes is not a list")?
                             .iter()
                             .filter(|n| n["etcd_member"] == json!(true) && n["ready"] == json!(true))
                             .count();
                         if members == 3 {
                             Ok(())
                         } else {
-                            Err(format!("{members} ready etcd members: {nodes}").into())
+                            Err(format!("{members} ready etcd members: {nodes:?}").into())
                         }
                     }),
             )
-            .step(Step::destroy().check(|_before: &State| {
-                let p = r.phases();
-                if p.iter().all(|p| *p == "maintenance") {
-                    Ok(())
-                } else {
-                    Err(format!("every machine must be back in maintenance mode, phases: {p:?}").into())
-                }
-            }))
+            .step(Step::destroy().check(|_before: &State| r.all_in_maintenance()))
             .run_with(tf)
     });
 }
@@ -200,5 +138,5 @@ fn invalid_clusters_fail_at_plan_with_their_path() {
             )
             .run_with(tf)
     });
-    assert!(r.phases().iter().all(|p| *p == "maintenance"), "nothing was configured: {:?}", r.phases());
+    r.all_in_maintenance().unwrap_or_else(|e| panic!("nothing was configured: {e}"));
 }

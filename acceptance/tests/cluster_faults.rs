@@ -15,58 +15,29 @@
 mod common;
 
 use acceptance::checks::attr_eq;
+use acceptance::command::CommandOutput;
 use acceptance::terraform::Terraform;
-use acceptance::{CheckResult, State, Step, TestCase};
-use common::{CLOUDTEMPLE, LocalRegion, on_each_terraform};
+use acceptance::{CheckError, RunContext, State, Step, TestCase};
+use common::hcl::{CLOUDTEMPLE_REQUIRED, ClusterHcl};
+use common::{CLOUDTEMPLE, LocalRegion, cluster_nodes, on_each_terraform};
 use ct_emulator::faults::FaultKind;
 use serde_json::json;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
+/// A cluster `c` on machines `1..=control_planes` (dev with one, production with three), with
+/// `timeouts` (a block, or nothing).
 fn cluster_config(name: &str, subnet: u8, control_planes: u8, timeouts: &str) -> String {
-    let topology = if control_planes == 1 { "dev" } else { "production" };
-    let zones = ["AZ05", "AZ06", "AZ07"];
-    let nodes: String = (1..=control_planes)
-        .map(|i| {
-            format!(
-                "    {{ address = \"127.78.{subnet}.{i}\", zone = \"{}\" }},\n",
-                zones[usize::from(i - 1)]
-            )
-        })
-        .collect();
-    format!(
-        r#"
-terraform {{
-  required_providers {{
-    cloudtemple = {{ source = "cloud-temple/cloudtemple" }}
-  }}
-}}
-
-resource "cloudtemple_kubernetes_cluster" "c" {{
-  name     = "{name}"
-  topology = "{topology}"
-  endpoint = "127.78.{subnet}.20"
-  network = {{
-    node_cidr = "127.78.{subnet}.0/24"
-  }}
-  control_plane = [
-{nodes}  ]
-{timeouts}
-}}
-"#
-    )
+    let hosts: Vec<u8> = (1..=control_planes).collect();
+    let cluster = if control_planes == 1 {
+        ClusterHcl::dev(name, [127, 78, subnet])
+    } else {
+        ClusterHcl::production(name, [127, 78, subnet]).control_planes(&hosts)
+    };
+    format!("{CLOUDTEMPLE_REQUIRED}{}", cluster.label("c").raw(timeouts))
 }
 
 const C: &str = "cloudtemple_kubernetes_cluster.c";
-
-fn all_in_maintenance(r: &LocalRegion) -> CheckResult {
-    let p = r.phases();
-    if p.iter().all(|p| *p == "maintenance") {
-        Ok(())
-    } else {
-        Err(format!("every machine must be back in maintenance mode, phases: {p:?}").into())
-    }
-}
 
 #[test]
 fn control_plane_down_during_create_is_recorded_and_the_next_apply_converges() {
@@ -109,19 +80,16 @@ fn control_plane_down_during_create_is_recorded_and_the_next_apply_converges() {
                     .expect_actions(C, &["delete", "create"])
                     .check(attr_eq(C, "status", json!("ready")))
                     .check(|state: &State| {
-                        let nodes = state.resource(C).and_then(|c| c.values.get("nodes").cloned());
-                        let members = nodes
-                            .as_ref()
-                            .and_then(|n| n.as_array())
-                            .map(|n| n.iter().filter(|n| n["etcd_member"] == json!(true)).count());
-                        if members == Some(3) {
+                        let nodes = cluster_nodes(state, C)?;
+                        let members = nodes.iter().filter(|n| n["etcd_member"] == json!(true)).count();
+                        if members == 3 {
                             Ok(())
                         } else {
                             Err(format!("expected 3 etcd members, got {nodes:?}").into())
                         }
                     }),
             )
-            .step(Step::destroy().check(|_before: &State| all_in_maintenance(&r)))
+            .step(Step::destroy().check(|_before: &State| r.all_in_maintenance()))
             .run_with(tf)
     });
 }
@@ -142,44 +110,52 @@ fn emulator_restarted_mid_create_is_ridden_through() {
                     .expect_actions(C, &["create"]),
             )
             .step(Step::run(|ctx| {
-                let done = AtomicBool::new(false);
-                std::thread::scope(|s| {
-                    let restarter = s.spawn(|| -> Result<(), String> {
-                        let deadline = Instant::now() + Duration::from_secs(60);
-                        while r.phases().first() == Some(&"maintenance") {
-                            if Instant::now() > deadline {
-                                return Err("m1 never left maintenance mode".into());
-                            }
-                            std::thread::sleep(Duration::from_millis(20));
-                        }
-                        std::thread::sleep(Duration::from_millis(200));
-                        if done.load(Ordering::SeqCst) {
-                            return Err("the apply ended before the restart: the test proves nothing".into());
-                        }
-                        r.restart();
-                        Ok(())
-                    });
-                    let out = ctx.terraform_command(&["apply", "-auto-approve", "-input=false"]);
-                    done.store(true, Ordering::SeqCst);
-                    let restarted = restarter.join().map_err(|_| "the restart thread panicked")?;
-                    restarted?;
-                    let out = out?;
-                    if out.success() {
-                        Ok(())
-                    } else {
-                        Err(format!(
-                            "the apply did not ride through the restart:\n{}{}",
-                            out.stdout, out.stderr
-                        )
+                let out = apply_during_create(ctx, &r, Duration::from_millis(200), "the restart", || {
+                    r.restart();
+                    Ok(())
+                })?;
+                if out.success() {
+                    Ok(())
+                } else {
+                    Err(format!("the apply did not ride through the restart:\n{}{}", out.stdout, out.stderr)
                         .into())
-                    }
-                })
+                }
             }))
             // Nothing left to do: the same configuration plans empty, with and without refresh.
             .step(Step::config(config.clone()).check(attr_eq(C, "status", json!("ready"))))
-            .step(Step::destroy().check(|_before: &State| all_in_maintenance(&r)))
+            .step(Step::destroy().check(|_before: &State| r.all_in_maintenance()))
             .run_with(tf)
     });
+}
+
+/// Runs `terraform apply` in the case's directory and, on another thread, `during` once m1 has
+/// left maintenance mode and `settle` more has passed: the create is then part way through.
+///
+/// # Errors
+/// When m1 is never configured, when the apply ended before `during` (named `what`) ran, when
+/// `during` fails, or when terraform cannot run; a failed apply is the caller's to judge.
+fn apply_during_create(
+    ctx: &mut RunContext<'_>,
+    r: &LocalRegion,
+    settle: Duration,
+    what: &str,
+    during: impl FnOnce() -> Result<(), String> + Send,
+) -> Result<CommandOutput, CheckError> {
+    let done = AtomicBool::new(false);
+    std::thread::scope(|s| {
+        let other = s.spawn(|| -> Result<(), String> {
+            r.wait_until_configured(0, Duration::from_secs(60))?;
+            std::thread::sleep(settle);
+            if done.load(Ordering::SeqCst) {
+                return Err(format!("the apply ended before {what}: the test proves nothing"));
+            }
+            during()
+        });
+        let out = ctx.terraform_command(&["apply", "-auto-approve", "-input=false"]);
+        done.store(true, Ordering::SeqCst);
+        other.join().map_err(|_| format!("the thread of {what} panicked"))??;
+        Ok(out?)
+    })
 }
 
 /// The processes of the `terraform apply` running in `dir`, found through `/proc`: the
@@ -220,33 +196,18 @@ fn interrupted_create_records_progress_and_the_next_apply_converges() {
             .step(Step::run(|ctx| {
                 let dir = ctx.dir().to_path_buf();
                 let started = Instant::now();
-                let out = std::thread::scope(|s| {
-                    let interrupter = s.spawn(|| -> Result<(), String> {
-                        let deadline = Instant::now() + Duration::from_secs(60);
-                        while r.phases().first() == Some(&"maintenance") {
-                            if Instant::now() > deadline {
-                                return Err("m1 never left maintenance mode".into());
-                            }
-                            std::thread::sleep(Duration::from_millis(20));
-                        }
-                        std::thread::sleep(Duration::from_millis(300));
-                        let pids: Vec<String> = terraform_apply_in(&dir).iter().map(u32::to_string).collect();
-                        if pids.is_empty() {
-                            return Err("no terraform apply is running".into());
-                        }
-                        let sent = std::process::Command::new("kill")
-                            .arg("-INT")
-                            .args(&pids)
-                            .status()
-                            .map_err(|e| e.to_string())?;
-                        if sent.success() { Ok(()) } else { Err(format!("kill -INT {pids:?} failed")) }
-                    });
-                    let out = ctx.terraform_command(&["apply", "-auto-approve", "-input=false"]);
-                    (out, interrupter.join())
-                });
-                let (out, interrupted) = out;
-                interrupted.map_err(|_| "the interrupting thread panicked")??;
-                let out = out?;
+                let out = apply_during_create(ctx, &r, Duration::from_millis(300), "the interrupt", || {
+                    let pids: Vec<String> = terraform_apply_in(&dir).iter().map(u32::to_string).collect();
+                    if pids.is_empty() {
+                        return Err("no terraform apply is running".into());
+                    }
+                    let sent = std::process::Command::new("kill")
+                        .arg("-INT")
+                        .args(&pids)
+                        .status()
+                        .map_err(|e| e.to_string())?;
+                    if sent.success() { Ok(()) } else { Err(format!("kill -INT {pids:?} failed")) }
+                })?;
                 if out.success() {
                     return Err(format!("the interrupted apply succeeded:\n{}", out.combined).into());
                 }
@@ -270,7 +231,7 @@ fn interrupted_create_records_progress_and_the_next_apply_converges() {
                 "status",
                 json!("ready"),
             )))
-            .step(Step::destroy().check(|_before: &State| all_in_maintenance(&r)))
+            .step(Step::destroy().check(|_before: &State| r.all_in_maintenance()))
             .run_with(tf)
     });
 }

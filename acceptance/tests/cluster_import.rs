@@ -14,6 +14,7 @@ mod common;
 use acceptance::checks::attr_eq;
 use acceptance::terraform::Terraform;
 use acceptance::{CheckError, State, Step, TestCase};
+use common::hcl::{CLOUDTEMPLE_REQUIRED, ClusterHcl};
 use common::{CLOUDTEMPLE, LocalRegion, on_each_terraform};
 use serde_json::json;
 use std::path::Path;
@@ -24,19 +25,11 @@ const REGENERATED: [&str; 3] = ["kubeconfig", "talosconfig", "access"];
 /// The data source read through an access naming one machine too many (127.78.29.9 is in no region).
 const DEGRADED: &str = "data.cloudtemple_kubernetes_cluster.degraded";
 
-fn config(resource: &str, body: &str) -> String {
+/// `cluster`, read by the data source `live` through its access and by `degraded` through an
+/// access that also names a machine that does not answer.
+fn config(cluster: &ClusterHcl, resource: &str) -> String {
     format!(
-        r#"
-terraform {{
-  required_providers {{
-    cloudtemple = {{ source = "cloud-temple/cloudtemple" }}
-  }}
-}}
-
-resource "cloudtemple_kubernetes_cluster" "{resource}" {{
-{body}
-}}
-
+        r#"{CLOUDTEMPLE_REQUIRED}{cluster}
 data "cloudtemple_kubernetes_cluster" "live" {{
   access = cloudtemple_kubernetes_cluster.{resource}.access
 }}
@@ -52,43 +45,13 @@ data "cloudtemple_kubernetes_cluster" "degraded" {{
 }
 
 fn dev_config(subnet: u8) -> String {
-    config(
-        "dev",
-        &format!(
-            r#"
-  name     = "ctimp1"
-  topology = "dev"
-  endpoint = "127.78.{subnet}.20"
-  network = {{
-    node_cidr = "127.78.{subnet}.0/24"
-  }}
-  control_plane = [
-    {{ address = "127.78.{subnet}.1", zone = "AZ05" }},
-  ]
-"#
-        ),
-    )
+    config(&ClusterHcl::dev("ctimp1", [127, 78, subnet]), "dev")
 }
 
 fn production_config(subnet: u8) -> String {
     config(
+        &ClusterHcl::production("ctimp", [127, 78, subnet]).network_arg("pod_cidr", "\"10.241.0.0/16\""),
         "prod",
-        &format!(
-            r#"
-  name     = "ctimp"
-  topology = "production"
-  endpoint = "127.78.{subnet}.20"
-  network = {{
-    node_cidr = "127.78.{subnet}.0/24"
-    pod_cidr  = "10.241.0.0/16"
-  }}
-  control_plane = [
-    {{ address = "127.78.{subnet}.1", zone = "AZ05" }},
-    {{ address = "127.78.{subnet}.2", zone = "AZ06" }},
-    {{ address = "127.78.{subnet}.3", zone = "AZ07" }},
-  ]
-"#
-        ),
     )
 }
 
@@ -107,17 +70,6 @@ fn import_id(state: &State, address: &str, dir: &Path, head: &str, tail: &str) -
 
 fn tempdir() -> tempfile::TempDir {
     tempfile::Builder::new().prefix("ct-import-").tempdir().expect("a temporary directory")
-}
-
-fn destroyed_to_maintenance(r: &LocalRegion) -> impl Fn(&State) -> acceptance::CheckResult + '_ {
-    move |_before: &State| {
-        let p = r.phases();
-        if p.iter().all(|p| *p == "maintenance") {
-            Ok(())
-        } else {
-            Err(format!("every machine must be back in maintenance mode, phases: {p:?}").into())
-        }
-    }
 }
 
 #[test]
@@ -154,7 +106,7 @@ fn dev_cluster_imports_with_an_empty_plan_and_reads_as_data() {
                     .ignore(&REGENERATED)
                     .check(attr_eq(C, "control_plane.0.hostname", json!("ctimp1-cp-1"))),
             )
-            .step(Step::destroy().check(destroyed_to_maintenance(&r)))
+            .step(Step::destroy().check(|_before: &State| r.all_in_maintenance()))
             .run_with(tf)
     });
 }
@@ -190,7 +142,7 @@ fn production_cluster_imports_with_its_pod_network() {
                     .check(attr_eq(P, "topology", json!("production")))
                     .check(attr_eq(P, "control_plane.2.zone", json!("AZ07"))),
             )
-            .step(Step::destroy().check(destroyed_to_maintenance(&r)))
+            .step(Step::destroy().check(|_before: &State| r.all_in_maintenance()))
             .run_with(tf)
     });
 }

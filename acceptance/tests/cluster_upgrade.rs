@@ -17,13 +17,12 @@ mod common;
 use acceptance::checks::attr_eq;
 use acceptance::terraform::Terraform;
 use acceptance::{CheckResult, RunContext, State, Step, TestCase};
-use common::{CLOUDTEMPLE, on_each_terraform};
-use ct_emulator::timing::Latencies;
-use ct_emulator::{RegionConfig, RegionOptions, RunningRegion};
+use common::hcl::{CLOUDTEMPLE_REQUIRED, ClusterHcl, PoolHcl};
+use common::kubectl::{Kubectl, kubeconfig};
+use common::{CLOUDTEMPLE, LocalRegion, on_each_terraform_in};
 use serde_json::json;
 use std::cell::RefCell;
 use std::collections::BTreeMap;
-use std::net::SocketAddr;
 use std::sync::Arc;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -32,91 +31,33 @@ const DEV: &str = "cloudtemple_kubernetes_cluster.dev";
 const PROD: &str = "cloudtemple_kubernetes_cluster.prod";
 const POOL: &str = "cloudtemple_kubernetes_node_pool.workers";
 
-/// A region of `n` machines at 127.79.`subnet`.1..n:50000, fast latencies.
-fn region(rt: &tokio::runtime::Runtime, n: u8, subnet: u8) -> RunningRegion {
-    let machines =
-        (1..=n).map(|i| (format!("m{i}"), SocketAddr::from(([127, 79, subnet, i], 50000)))).collect();
-    let region = RegionConfig {
-        latencies: Latencies { time_scale: 0.005, ..Latencies::default() },
-        talos_version: "v1.14.1".into(),
-        ..RegionConfig::default()
+/// A pool patch Talos cannot apply to a running node (`machine.env`): every node reboots.
+const ENV_PATCH: &str =
+    "[yamlencode({ machine = { env = { HTTP_PROXY = \"http://proxy.internal:3128\" } } })]";
+
+/// A dev cluster on machine 1 with Kubernetes `k8s`, and a pool of workers on machines 2 and 3
+/// with the `config_patches` `patches` (if any).
+fn dev_config(subnet: u8, k8s: &str, patches: Option<&str>) -> String {
+    let net = [127, 79, subnet];
+    let cluster = ClusterHcl::dev("ctupg1", net).arg("kubernetes_version", &format!("\"{k8s}\""));
+    let pool = PoolHcl::workers(net, &[2, 3]);
+    let pool = match patches {
+        Some(patches) => pool.arg("config_patches", patches),
+        None => pool,
     };
-    rt.block_on(ct_emulator::start(RegionOptions { region, machines, admin: None }))
-        .expect("the region starts")
-}
-
-const REQUIRED: &str = r#"
-terraform {
-  required_providers {
-    cloudtemple = { source = "cloud-temple/cloudtemple" }
-  }
-}
-"#;
-
-/// A dev cluster on machine 1 with Kubernetes `k8s`, and a pool of workers on machines 2 and 3.
-fn dev_config(subnet: u8, k8s: &str) -> String {
-    format!(
-        r#"{REQUIRED}
-resource "cloudtemple_kubernetes_cluster" "dev" {{
-  name               = "ctupg1"
-  topology           = "dev"
-  endpoint           = "127.79.{subnet}.20"
-  kubernetes_version = "{k8s}"
-  network = {{
-    node_cidr = "127.79.{subnet}.0/24"
-  }}
-  control_plane = [
-    {{ address = "127.79.{subnet}.1", zone = "AZ05" }},
-  ]
-}}
-
-resource "cloudtemple_kubernetes_node_pool" "workers" {{
-  cluster = cloudtemple_kubernetes_cluster.dev.access
-  name    = "workers"
-  role    = "worker"
-  nodes = {{
-    w2 = {{ address = "127.79.{subnet}.2", zone = "AZ05" }}
-    w3 = {{ address = "127.79.{subnet}.3", zone = "AZ05" }}
-  }}
-}}
-"#
-    )
+    format!("{CLOUDTEMPLE_REQUIRED}{cluster}{pool}")
 }
 
 /// A production cluster on machines 1-3 with Talos `talos` and `extra` cluster arguments, and
 /// a pool of workers on machines 4 and 5 changed two at a time.
 fn prod_config(subnet: u8, talos: &str, extra: &str) -> String {
-    format!(
-        r#"{REQUIRED}
-resource "cloudtemple_kubernetes_cluster" "prod" {{
-  name               = "ctupg"
-  topology           = "production"
-  endpoint           = "127.79.{subnet}.20"
-  kubernetes_version = "1.35.9"
-  talos_version      = "{talos}"
-{extra}
-  network = {{
-    node_cidr = "127.79.{subnet}.0/24"
-  }}
-  control_plane = [
-    {{ address = "127.79.{subnet}.1", zone = "AZ05" }},
-    {{ address = "127.79.{subnet}.2", zone = "AZ06" }},
-    {{ address = "127.79.{subnet}.3", zone = "AZ07" }},
-  ]
-}}
-
-resource "cloudtemple_kubernetes_node_pool" "workers" {{
-  cluster         = cloudtemple_kubernetes_cluster.prod.access
-  name            = "workers"
-  role            = "worker"
-  max_unavailable = 2
-  nodes = {{
-    w4 = {{ address = "127.79.{subnet}.4", zone = "AZ05" }}
-    w5 = {{ address = "127.79.{subnet}.5", zone = "AZ06" }}
-  }}
-}}
-"#
-    )
+    let net = [127, 79, subnet];
+    let cluster = ClusterHcl::production("ctupg", net)
+        .arg("kubernetes_version", "\"1.35.9\"")
+        .arg("talos_version", &format!("\"{talos}\""))
+        .raw(extra);
+    let pool = PoolHcl::workers(net, &[4, 5]).of("prod").across_zones().arg("max_unavailable", "2");
+    format!("{CLOUDTEMPLE_REQUIRED}{cluster}{pool}")
 }
 
 /// Every control plane in `nodes` of `cluster` runs `talos` with kubelet `k8s`, ready and an
@@ -127,9 +68,7 @@ fn cluster_nodes(
     k8s: &'static str,
 ) -> impl Fn(&State) -> CheckResult {
     move |state: &State| {
-        let values = &state.resource(cluster).ok_or("no cluster in state")?.values;
-        let nodes = values.get("nodes").and_then(|n| n.as_array()).ok_or("nodes is not a list")?;
-        for n in nodes {
+        for n in common::cluster_nodes(state, cluster)? {
             if n["talos_version"] != json!(talos)
                 || n["kubelet_version"] != json!(k8s)
                 || n["ready"] != json!(true)
@@ -141,8 +80,9 @@ fn cluster_nodes(
                 .into());
             }
         }
-        if values.get("status") != Some(&json!("ready")) {
-            return Err(format!("status: {:?}", values.get("status")).into());
+        let status = state.resource(cluster).and_then(|r| r.values.get("status"));
+        if status != Some(&json!("ready")) {
+            return Err(format!("status: {status:?}").into());
         }
         Ok(())
     }
@@ -175,8 +115,8 @@ fn pool_nodes(talos: &'static str, k8s: &'static str) -> impl Fn(&State) -> Chec
 }
 
 /// The machines the region runs for the cluster report Talos `version`.
-fn machines_on(r: &RunningRegion, version: &str) -> CheckResult {
-    for m in r.region().machines() {
+fn machines_on(r: &LocalRegion, version: &str) -> CheckResult {
+    for m in r.machines() {
         if m.phase != "running" || m.talos_version.trim_start_matches('v') != version {
             return Err(format!(
                 "machine {} ({}): {} on {}, expected running {version}",
@@ -189,25 +129,8 @@ fn machines_on(r: &RunningRegion, version: &str) -> CheckResult {
 }
 
 /// `kubectl get nodes` with the cluster's kubeconfig lists `count` nodes, all on kubelet `version`.
-fn kubelets_on(ctx: &mut RunContext<'_>, cluster: &str, count: usize, version: &str) -> CheckResult {
-    let state = ctx.state()?;
-    let kubeconfig = state
-        .resource(cluster)
-        .and_then(|r| r.values.get("kubeconfig").and_then(|k| k.as_str().map(str::to_string)))
-        .ok_or("the cluster has no kubeconfig in state")?;
-    let path = ctx.dir().join("kubeconfig.yaml");
-    std::fs::write(&path, kubeconfig)?;
-    let out = std::process::Command::new("kubectl")
-        .arg("--kubeconfig")
-        .arg(&path)
-        .args(["get", "nodes", "--no-headers", "--request-timeout=20s"])
-        .output()?;
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    if !out.status.success() {
-        return Err(
-            format!("kubectl get nodes failed: {stdout}{}", String::from_utf8_lossy(&out.stderr)).into()
-        );
-    }
+fn kubelets_on(ctx: &mut RunContext<'_>, cluster: &'static str, count: usize, version: &str) -> CheckResult {
+    let stdout = Kubectl::of(cluster).stdout(ctx, &["get", "nodes", "--no-headers"])?;
     let versions: Vec<&str> = stdout.lines().filter_map(|l| l.split_whitespace().nth(4)).collect();
     if versions.len() != count || versions.iter().any(|v| *v != version) {
         return Err(format!("kubectl get nodes: expected {count} nodes on {version}, got:\n{stdout}").into());
@@ -221,10 +144,7 @@ fn same_kubeconfig<'a>(
     seen: &'a RefCell<Option<String>>,
 ) -> impl Fn(&State) -> CheckResult + 'a {
     move |state: &State| {
-        let now = state
-            .resource(cluster)
-            .and_then(|r| r.values.get("kubeconfig").and_then(|k| k.as_str().map(str::to_string)))
-            .ok_or("no kubeconfig")?;
+        let now = kubeconfig(state, cluster)?;
         let mut seen = seen.borrow_mut();
         match seen.as_ref() {
             None => {
@@ -239,23 +159,17 @@ fn same_kubeconfig<'a>(
 
 #[test]
 fn kubernetes_upgrade_in_place_moves_every_kubelet() {
-    let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
-    let mut subnets = [1u8, 2].into_iter();
-    on_each_terraform(|tf: &Terraform| {
-        let subnet = subnets.next().expect("a subnet per terraform binary");
-        let r = region(&rt, 3, subnet);
+    on_each_terraform_in(&[1, 2], |tf: &Terraform, subnet| {
+        let r = LocalRegion::start([127, 79, subnet], 3);
         let kubeconfig = RefCell::new(None);
-        let watch = Watch::start(r.region().clone());
+        let watch = Watch::start(r.region());
         let reboots = RefCell::new(BTreeMap::new());
         let mark = || *reboots.borrow_mut() = watch.reboots();
-        let pool_patched = dev_config(subnet, "1.36.4").replace(
-            "  role    = \"worker\"\n",
-            "  role    = \"worker\"\n  config_patches = [yamlencode({ machine = { env = { HTTP_PROXY = \"http://proxy.internal:3128\" } } })]\n",
-        );
+        let pool_patched = dev_config(subnet, "1.36.4", Some(ENV_PATCH));
         let report = TestCase::new("kubernetes_upgrade")
             .provider(CLOUDTEMPLE)
             .step(
-                Step::config(dev_config(subnet, "1.35.9"))
+                Step::config(dev_config(subnet, "1.35.9", None))
                     .expect_actions(DEV, &["create"])
                     .expect_actions(POOL, &["create"])
                     .check(cluster_nodes(DEV, "1.14.1", "1.35.9"))
@@ -265,13 +179,13 @@ fn kubernetes_upgrade_in_place_moves_every_kubelet() {
             .step(Step::run(|ctx| kubelets_on(ctx, DEV, 3, "v1.35.9")))
             // Skipping a minor is refused at plan, with nothing changed.
             .step(
-                Step::config(dev_config(subnet, "1.37.0"))
+                Step::config(dev_config(subnet, "1.37.0", None))
                     .expect_error("Kubernetes version change refused")
                     .expect_error_path("kubernetes_version"),
             )
             // Moving the only control plane of a dev cluster is refused at plan.
             .step(
-                Step::config(dev_config(subnet, "1.35.9").replace(
+                Step::config(dev_config(subnet, "1.35.9", None).replace(
                     &format!("address = \"127.79.{subnet}.1\""),
                     &format!("address = \"127.79.{subnet}.9\""),
                 ))
@@ -279,7 +193,7 @@ fn kubernetes_upgrade_in_place_moves_every_kubelet() {
                 .expect_error_path("control_plane"),
             )
             .step(
-                Step::config(dev_config(subnet, "1.36.4"))
+                Step::config(dev_config(subnet, "1.36.4", None))
                     .expect_actions(DEV, &["update"])
                     .expect_actions(POOL, &["update"])
                     .plan_check(|plan| {
@@ -310,7 +224,7 @@ fn kubernetes_upgrade_in_place_moves_every_kubelet() {
             )
             .run_with(tf);
         drop(watch);
-        rt.block_on(r.shutdown());
+        drop(r);
         report
     });
 }
@@ -412,37 +326,6 @@ impl Drop for Watch {
     }
 }
 
-/// Resets control plane machine `host` out of band (not gracefully: its etcd member stays
-/// registered), as an operator with talosctl could, and waits for maintenance mode.
-fn reset_out_of_band(
-    rt: &tokio::runtime::Runtime,
-    ctx: &mut RunContext<'_>,
-    subnet: u8,
-    host: u8,
-) -> CheckResult {
-    use cloudtemple::talos::Sensitive;
-    use cloudtemple::talos::client::{
-        Options, TalosClient, TalosCredentials, WipeMode, wait_for_maintenance,
-    };
-    let state = ctx.state()?;
-    let access =
-        state.resource(PROD).and_then(|r| r.values.get("access").cloned()).ok_or("no cluster access")?;
-    let field = |k: &str| access[k].as_str().map(str::to_string).ok_or(format!("access.{k} missing"));
-    let credentials = TalosCredentials {
-        ca_pem: field("talos_ca_certificate")?,
-        cert_pem: field("talos_client_certificate")?,
-        key_pem: Sensitive::new(field("talos_client_key")?),
-    };
-    let addr = std::net::IpAddr::from([127, 79, subnet, host]);
-    let opts = Options::with_timeout(std::time::Duration::from_secs(30));
-    rt.block_on(async {
-        let client = TalosClient::connect(addr, 50000, &credentials)?;
-        client.reset(false, true, WipeMode::All, &opts).await?;
-        wait_for_maintenance(addr, 50000, &opts).await.map(drop)
-    })
-    .map_err(|e| format!("resetting {addr} out of band: {e}").into())
-}
-
 /// `terraform plan` of `config` succeeds and its output mentions every pattern.
 fn plan_says(ctx: &mut RunContext<'_>, config: &str, patterns: &[&str]) -> CheckResult {
     ctx.workdir().write_config(&[("main.tf".to_string(), config.to_string())])?;
@@ -463,14 +346,11 @@ fn plan_says(ctx: &mut RunContext<'_>, config: &str, patterns: &[&str]) -> Check
 
 #[test]
 fn production_talos_upgrade_patches_and_repair_keep_etcd_quorum() {
-    let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
-    let mut subnets = [3u8, 4].into_iter();
-    let env_patch = "  config_patches = [yamlencode({ machine = { env = { HTTP_PROXY = \"http://proxy.internal:3128\" } } })]\n";
-    on_each_terraform(|tf: &Terraform| {
-        let subnet = subnets.next().expect("a subnet per terraform binary");
-        let r = region(&rt, 5, subnet);
-        let watch = Watch::start(r.region().clone());
-        let patched = prod_config(subnet, "1.14.1", env_patch);
+    let env_patch = format!("  config_patches = {ENV_PATCH}\n");
+    on_each_terraform_in(&[3, 4], |tf: &Terraform, subnet| {
+        let r = LocalRegion::start([127, 79, subnet], 5);
+        let watch = Watch::start(r.region());
+        let patched = prod_config(subnet, "1.14.1", &env_patch);
         let reboots = RefCell::new(BTreeMap::new());
         // Remembers the reboots seen so far, before a step whose reboots are checked.
         let mark = || *reboots.borrow_mut() = watch.reboots();
@@ -532,7 +412,7 @@ fn production_talos_upgrade_patches_and_repair_keep_etcd_quorum() {
                     .check(|_: &State| watch.rebooted_only(&reboots.borrow(), &["m1", "m2", "m3"])),
             )
             // Drift: a control plane reset behind Terraform's back is planned as an update and repaired.
-            .step(Step::run(|ctx| reset_out_of_band(&rt, ctx, subnet, 2)))
+            .step(Step::run(|ctx| r.reset_out_of_band(&ctx.state()?, PROD, 2)))
             .step(Step::run(|ctx| plan_says(ctx, &patched, &["ctupg-cp-2 not running configured"])))
             .step(
                 Step::config(patched.clone())
@@ -544,46 +424,29 @@ fn production_talos_upgrade_patches_and_repair_keep_etcd_quorum() {
             )
             .run_with(tf);
         drop(watch);
-        rt.block_on(r.shutdown());
+        drop(r);
         report
     });
 }
 
 /// A production cluster on machines 1-3 (or `hosts`), nothing else.
 fn moved_config(subnet: u8, hosts: [u8; 3]) -> String {
-    let [a, b, c] = hosts;
     format!(
-        r#"{REQUIRED}
-resource "cloudtemple_kubernetes_cluster" "prod" {{
-  name     = "ctmov"
-  topology = "production"
-  endpoint = "127.79.{subnet}.20"
-  network = {{
-    node_cidr = "127.79.{subnet}.0/24"
-  }}
-  control_plane = [
-    {{ address = "127.79.{subnet}.{a}", zone = "AZ05" }},
-    {{ address = "127.79.{subnet}.{b}", zone = "AZ06" }},
-    {{ address = "127.79.{subnet}.{c}", zone = "AZ07" }},
-  ]
-}}
-"#
+        "{CLOUDTEMPLE_REQUIRED}{}",
+        ClusterHcl::production("ctmov", [127, 79, subnet]).control_planes(&hosts)
     )
 }
 
 #[test]
 fn production_control_plane_moves_to_another_machine() {
-    let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
-    let mut subnets = [5u8, 6].into_iter();
-    on_each_terraform(|tf: &Terraform| {
-        let subnet = subnets.next().expect("a subnet per terraform binary");
-        let r = region(&rt, 4, subnet);
-        let watch = Watch::start(r.region().clone());
+    on_each_terraform_in(&[5, 6], |tf: &Terraform, subnet| {
+        let r = LocalRegion::start([127, 79, subnet], 4);
+        let watch = Watch::start(r.region());
         let kubeconfig = RefCell::new(None);
         let phases = |expected: [&'static str; 4]| {
             let r = &r;
             move |_: &State| -> CheckResult {
-                let got: Vec<&str> = r.region().machines().into_iter().map(|m| m.phase).collect();
+                let got = r.phases();
                 if got == expected {
                     Ok(())
                 } else {
@@ -640,7 +503,7 @@ fn production_control_plane_moves_to_another_machine() {
             )
             .run_with(tf);
         drop(watch);
-        rt.block_on(r.shutdown());
+        drop(r);
         report
     });
 }

@@ -14,13 +14,12 @@ mod common;
 
 use acceptance::checks::{attr_eq, attr_null, plan_unknown};
 use acceptance::terraform::Terraform;
-use acceptance::{CheckError, CheckResult, RunContext, State, Step, TestCase};
-use common::{CLOUDTEMPLE, on_each_terraform};
-use ct_emulator::timing::Latencies;
-use ct_emulator::{RegionConfig, RegionOptions, RunningRegion};
+use acceptance::{CheckResult, RunContext, Step, TestCase};
+use common::access::{import_id, import_with_access};
+use common::hcl::{CLOUDTEMPLE_REQUIRED, ClusterHcl};
+use common::kubectl::Kubectl;
+use common::{CLOUDTEMPLE, LocalRegion, on_each_terraform, on_each_terraform_in};
 use serde_json::json;
-use std::net::SocketAddr;
-use std::path::Path;
 
 /// Subnets of the runs, one per terraform binary (each run has a region of its own).
 const SUBNETS: [u8; 2] = [1, 2];
@@ -29,40 +28,11 @@ const CM: &str = "cloudtemple_kubernetes_manifest.settings";
 const TEAM: &str = "cloudtemple_kubernetes_manifest.team";
 const WIDGET: &str = "cloudtemple_kubernetes_manifest.widget";
 const WIDGET_DEFAULT: &str = "cloudtemple_kubernetes_manifest.widget_default";
+const KUBECTL: Kubectl = Kubectl::of(CLUSTER);
 
-fn region(rt: &tokio::runtime::Runtime, subnet: u8) -> RunningRegion {
-    let machines = vec![("m1".to_string(), SocketAddr::from(([127, 80, subnet, 1], 50000)))];
-    let region = RegionConfig {
-        latencies: Latencies { time_scale: 0.005, ..Latencies::default() },
-        talos_version: "v1.14.1".into(),
-        ..RegionConfig::default()
-    };
-    rt.block_on(ct_emulator::start(RegionOptions { region, machines, admin: None }))
-        .expect("the region starts")
-}
-
+/// A dev cluster on machine 1.
 fn cluster(subnet: u8) -> String {
-    format!(
-        r#"
-terraform {{
-  required_providers {{
-    cloudtemple = {{ source = "cloud-temple/cloudtemple" }}
-  }}
-}}
-
-resource "cloudtemple_kubernetes_cluster" "dev" {{
-  name     = "ctman"
-  topology = "dev"
-  endpoint = "127.80.{subnet}.20"
-  network = {{
-    node_cidr = "127.80.{subnet}.0/24"
-  }}
-  control_plane = [
-    {{ address = "127.80.{subnet}.1", zone = "AZ05" }},
-  ]
-}}
-"#
-    )
+    format!("{CLOUDTEMPLE_REQUIRED}{}", ClusterHcl::dev("ctman", [127, 80, subnet]))
 }
 
 /// The manifests; `conflict_resolution` of the ConfigMap.
@@ -149,38 +119,6 @@ fn config(subnet: u8, resolution: &str) -> String {
     format!("{}{}", cluster(subnet), MANIFESTS.replace("RESOLUTION", resolution))
 }
 
-/// kubectl with the cluster's kubeconfig from the state; returns (success, stdout + stderr).
-fn kubectl(
-    ctx: &mut RunContext<'_>,
-    args: &[&str],
-    stdin: Option<&str>,
-) -> Result<(bool, String), CheckError> {
-    use std::io::Write;
-    let state = ctx.state()?;
-    let kubeconfig = state
-        .resource(CLUSTER)
-        .and_then(|r| r.values.get("kubeconfig").and_then(|k| k.as_str().map(str::to_string)))
-        .ok_or("the cluster has no kubeconfig in state")?;
-    let path = ctx.dir().join("kubeconfig.yaml");
-    std::fs::write(&path, kubeconfig)?;
-    let mut child = std::process::Command::new("kubectl")
-        .arg("--kubeconfig")
-        .arg(&path)
-        .arg("--request-timeout=20s")
-        .args(args)
-        .stdin(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()?;
-    if let Some(text) = stdin {
-        child.stdin.take().ok_or("stdin")?.write_all(text.as_bytes())?;
-    }
-    drop(child.stdin.take());
-    let out = child.wait_with_output()?;
-    let text = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
-    Ok((out.status.success(), text))
-}
-
 /// kubectl sees every object of the configuration.
 fn kubectl_sees_everything(ctx: &mut RunContext<'_>) -> CheckResult {
     for (args, expected) in [
@@ -193,10 +131,7 @@ fn kubectl_sees_everything(ctx: &mut RunContext<'_>) -> CheckResult {
     .into_iter()
     .zip(["fast", "platform", "blue", "3", "1"])
     {
-        let (ok, out) = kubectl(ctx, args, None)?;
-        if !ok || out.trim() != expected {
-            return Err(format!("kubectl {}: {out}", args.join(" ")).into());
-        }
+        KUBECTL.prints(ctx, args, expected)?;
     }
     Ok(())
 }
@@ -204,50 +139,17 @@ fn kubectl_sees_everything(ctx: &mut RunContext<'_>) -> CheckResult {
 /// Another field manager takes `.data.color` over, as an operator with kubectl would.
 fn kubectl_takes_color(ctx: &mut RunContext<'_>) -> CheckResult {
     let cm = "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: settings\n  namespace: team\ndata:\n  color: red\n";
-    let (ok, out) = kubectl(
+    KUBECTL.apply(
         ctx,
         &["apply", "--server-side", "--field-manager=other", "--force-conflicts", "-f", "-"],
-        Some(cm),
-    )?;
-    if ok { Ok(()) } else { Err(format!("kubectl apply: {out}").into()) }
-}
-
-fn kubectl_ok(ctx: &mut RunContext<'_>, args: &[&str]) -> CheckResult {
-    let (ok, out) = kubectl(ctx, args, None)?;
-    if ok { Ok(()) } else { Err(format!("kubectl {}: {out}", args.join(" ")).into()) }
-}
-
-fn kubectl_expect(ctx: &mut RunContext<'_>, args: &[&str], present: bool) -> CheckResult {
-    let (ok, out) = kubectl(ctx, args, None)?;
-    match (ok, present) {
-        (true, true) => Ok(()),
-        (false, false) if out.contains("NotFound") || out.contains("not found") => Ok(()),
-        _ => Err(format!(
-            "kubectl {}: expected {}: {out}",
-            args.join(" "),
-            if present { "found" } else { "NotFound" }
-        )
-        .into()),
-    }
-}
-
-/// Writes the cluster's access object to `dir/access.json` and returns the import ID naming it.
-fn import_id(state: &State, dir: &Path) -> Result<String, CheckError> {
-    let access = state.resource(CLUSTER).and_then(|r| r.values.get("access").cloned()).ok_or("no access")?;
-    let path = dir.join("access.json");
-    std::fs::write(&path, access.to_string())?;
-    Ok(format!("v1//ConfigMap//team//settings,access={}", path.display()))
+        cm,
+    )
 }
 
 #[test]
 fn manifests_apply_conflict_drift_import_and_delete() {
-    let rt =
-        tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().expect("runtime");
-    let mut subnets = SUBNETS.iter().copied();
-    on_each_terraform(|tf: &Terraform| {
-        let subnet = subnets.next().expect("a subnet per terraform binary");
-        let _region = region(&rt, subnet);
-        let old_terraform = tf.version().minor < 1 && tf.version().major == 1;
+    on_each_terraform_in(&SUBNETS, |tf: &Terraform, subnet| {
+        let _region = LocalRegion::start([127, 80, subnet], 1);
         let dir = tempfile::Builder::new().prefix("ct-manifest-").tempdir().expect("tempdir");
         TestCase::new("manifest")
             .provider(CLOUDTEMPLE)
@@ -271,7 +173,7 @@ fn manifests_apply_conflict_drift_import_and_delete() {
             .step(Step::run(kubectl_sees_everything))
             // Drift of a YAML object: a label edited by kubectl shows as an update of yaml_body.
             .step(Step::run(|ctx| {
-                kubectl_ok(ctx, &["label", "namespace", "team", "owner=other", "--overwrite"])
+                KUBECTL.succeeds(ctx, &["label", "namespace", "team", "owner=other", "--overwrite"])
             }))
             .step(
                 Step::config(config(subnet, "none"))
@@ -280,40 +182,29 @@ fn manifests_apply_conflict_drift_import_and_delete() {
                     .expect_actions(TEAM, &["update"]),
             )
             .step(Step::run(|ctx| {
-                kubectl_ok(ctx, &["label", "namespace", "team", "owner=platform", "--overwrite"])
+                KUBECTL.succeeds(ctx, &["label", "namespace", "team", "owner=platform", "--overwrite"])
             }))
             .step(Step::config(config(subnet, "none")).plan_only())
             .step(Step::run(kubectl_takes_color))
             .step(Step::config(config(subnet, "none")).expect_error(r#"\.data\.color is owned by "other""#))
             .step(Step::config(config(subnet, "overwrite")).expect_actions(CM, &["update"]))
-            .step(Step::run(|ctx| kubectl_expect(ctx, &["get", "configmap", "settings", "-n", "team"], true)))
-            .step(Step::run(|ctx| kubectl_ok(ctx, &["delete", "configmap", "settings", "-n", "team"])))
+            .step(Step::run(|ctx| KUBECTL.finds(ctx, &["get", "configmap", "settings", "-n", "team"], true)))
+            .step(Step::run(|ctx| KUBECTL.succeeds(ctx, &["delete", "configmap", "settings", "-n", "team"])))
             .step(Step::config(config(subnet, "overwrite")).expect_actions(CM, &["create"]))
             .step(Step::run(kubectl_sees_everything))
             .step(Step::config(config(subnet, "none")).expect_actions(CM, &["update"]))
-            .step(if old_terraform {
-                // Terraform 1.0 records no sensitivity marks for an imported object, and its plan
-                // calls adding a mark an update ("The value is unchanged"). The value itself is
-                // compared on newer terraform; here the configuration passes it unmarked so that
-                // the empty plan still proves the imported `cluster` equals the configured one.
-                Step::import(CM)
-                    .keep_other_resources()
-                    .id_with(|state| import_id(state, dir.path()))
-                    .config(config(subnet, "none").replace(
-                        "  cluster             = cloudtemple_kubernetes_cluster.dev.access",
-                        "  cluster             = nonsensitive(cloudtemple_kubernetes_cluster.dev.access)",
-                    ))
-                    .ignore(&["cluster"])
-            } else {
-                Step::import(CM).keep_other_resources().id_with(|state| import_id(state, dir.path()))
-            })
+            .step(import_with_access(
+                tf,
+                CM,
+                &config(subnet, "none"),
+                "  cluster             = cloudtemple_kubernetes_cluster.dev.access",
+                |state| import_id(state, CLUSTER, dir.path(), "v1//ConfigMap//team//settings"),
+            ))
             .step(Step::config(cluster(subnet)))
-            .step(Step::run(|ctx| {
-                kubectl_expect(ctx, &["get", "configmap", "settings", "-n", "team"], false)
-            }))
-            .step(Step::run(|ctx| kubectl_expect(ctx, &["get", "storageclass", "fast"], false)))
-            .step(Step::run(|ctx| kubectl_expect(ctx, &["get", "crd", "widgets.example.com"], false)))
-            .step(Step::run(|ctx| kubectl_expect(ctx, &["get", "namespace", "team"], false)))
+            .step(Step::run(|ctx| KUBECTL.finds(ctx, &["get", "configmap", "settings", "-n", "team"], false)))
+            .step(Step::run(|ctx| KUBECTL.finds(ctx, &["get", "storageclass", "fast"], false)))
+            .step(Step::run(|ctx| KUBECTL.finds(ctx, &["get", "crd", "widgets.example.com"], false)))
+            .step(Step::run(|ctx| KUBECTL.finds(ctx, &["get", "namespace", "team"], false)))
             .step(Step::destroy())
             .run_with(tf)
     });

@@ -12,11 +12,10 @@ mod common;
 use acceptance::checks::{attr_eq, resource_exists};
 use acceptance::terraform::Terraform;
 use acceptance::{CheckResult, RunContext, State, Step, TestCase};
-use common::{CLOUDTEMPLE, on_each_terraform};
-use ct_emulator::timing::Latencies;
-use ct_emulator::{RegionConfig, RegionOptions, RunningRegion};
+use common::hcl::{CLOUDTEMPLE_REQUIRED, ClusterHcl, PoolHcl};
+use common::kubectl::Kubectl;
+use common::{CLOUDTEMPLE, LocalRegion, on_each_terraform, on_each_terraform_in};
 use serde_json::json;
-use std::net::SocketAddr;
 
 /// Subnets of the runs of the worker pool case, one per terraform binary: each run gets a region
 /// of its own, so the Kubernetes API on the cluster endpoint is the one of that run's cluster.
@@ -25,19 +24,7 @@ const POOL_SUBNETS: [u8; 2] = [11, 13];
 const PLAN_SUBNET: u8 = 12;
 const POOL: &str = "cloudtemple_kubernetes_node_pool.workers";
 const CLUSTER: &str = "cloudtemple_kubernetes_cluster.dev";
-
-/// A region of `n` machines at 127.78.`subnet`.1..n:50000, fast latencies.
-fn region(rt: &tokio::runtime::Runtime, n: u8, subnet: u8) -> RunningRegion {
-    let machines =
-        (1..=n).map(|i| (format!("m{i}"), SocketAddr::from(([127, 78, subnet, i], 50000)))).collect();
-    let region = RegionConfig {
-        latencies: Latencies { time_scale: 0.005, ..Latencies::default() },
-        talos_version: "v1.14.1".into(),
-        ..RegionConfig::default()
-    };
-    rt.block_on(ct_emulator::start(RegionOptions { region, machines, admin: None }))
-        .expect("the region starts")
-}
+const KUBECTL: Kubectl = Kubectl::of(CLUSTER);
 
 /// A dev cluster on machine 1 and a worker pool on the machines `workers` (host numbers).
 fn config(subnet: u8, workers: &[u8]) -> String {
@@ -46,40 +33,10 @@ fn config(subnet: u8, workers: &[u8]) -> String {
 
 /// [`config`] with the pool label `example.com/pool = <label>`.
 fn labelled(subnet: u8, workers: &[u8], label: &str) -> String {
-    let nodes: String = workers
-        .iter()
-        .map(|i| format!("    w{i} = {{ address = \"127.78.{subnet}.{i}\", zone = \"AZ05\" }}\n"))
-        .collect();
-    format!(
-        r#"
-terraform {{
-  required_providers {{
-    cloudtemple = {{ source = "cloud-temple/cloudtemple" }}
-  }}
-}}
-
-resource "cloudtemple_kubernetes_cluster" "dev" {{
-  name     = "ctpool"
-  topology = "dev"
-  endpoint = "127.78.{subnet}.20"
-  network = {{
-    node_cidr = "127.78.{subnet}.0/24"
-  }}
-  control_plane = [
-    {{ address = "127.78.{subnet}.1", zone = "AZ05" }},
-  ]
-}}
-
-resource "cloudtemple_kubernetes_node_pool" "workers" {{
-  cluster = cloudtemple_kubernetes_cluster.dev.access
-  name    = "workers"
-  role    = "worker"
-  labels  = {{ "example.com/pool" = "{label}" }}
-  nodes = {{
-{nodes}  }}
-}}
-"#
-    )
+    let net = [127, 78, subnet];
+    let pool =
+        PoolHcl::workers(net, workers).arg("labels", &format!("{{ \"example.com/pool\" = \"{label}\" }}"));
+    format!("{CLOUDTEMPLE_REQUIRED}{}{pool}", ClusterHcl::dev("ctpool", net))
 }
 
 /// The pool's `node_status` has exactly `workers`, each ready on the region's Talos version.
@@ -105,8 +62,8 @@ fn pool_nodes(workers: &'static [u8]) -> impl Fn(&State) -> CheckResult {
 
 /// Machines `configured` run as workers of the cluster; every other machine but the control
 /// plane is in maintenance mode.
-fn machines(r: &RunningRegion, configured: &[u8]) -> CheckResult {
-    for m in r.region().machines() {
+fn machines(r: &LocalRegion, configured: &[u8]) -> CheckResult {
+    for m in r.machines() {
         let host = match m.addr.ip() {
             std::net::IpAddr::V4(ip) => ip.octets()[3],
             std::net::IpAddr::V6(_) => continue,
@@ -135,58 +92,10 @@ fn machines(r: &RunningRegion, configured: &[u8]) -> CheckResult {
     Ok(())
 }
 
-/// Resets machine `host` out of band with the cluster's Talos credentials, as an operator
-/// with talosctl would, and waits until it is back in maintenance mode.
-fn reset_out_of_band(
-    rt: &tokio::runtime::Runtime,
-    ctx: &mut RunContext<'_>,
-    subnet: u8,
-    host: u8,
-) -> CheckResult {
-    use cloudtemple::talos::Sensitive;
-    use cloudtemple::talos::client::{
-        Options, TalosClient, TalosCredentials, WipeMode, wait_for_maintenance,
-    };
-    let state = ctx.state()?;
-    let access =
-        state.resource(CLUSTER).and_then(|r| r.values.get("access").cloned()).ok_or("no cluster access")?;
-    let field = |k: &str| access[k].as_str().map(str::to_string).ok_or(format!("access.{k} missing"));
-    let credentials = TalosCredentials {
-        ca_pem: field("talos_ca_certificate")?,
-        cert_pem: field("talos_client_certificate")?,
-        key_pem: Sensitive::new(field("talos_client_key")?),
-    };
-    let addr = std::net::IpAddr::from([127, 78, subnet, host]);
-    let opts = Options::with_timeout(std::time::Duration::from_secs(30));
-    rt.block_on(async {
-        let client = TalosClient::connect(addr, 50000, &credentials)?;
-        client.reset(false, true, WipeMode::All, &opts).await?;
-        wait_for_maintenance(addr, 50000, &opts).await.map(drop)
-    })
-    .map_err(|e| format!("resetting {addr} out of band: {e}").into())
-}
-
 /// `kubectl get nodes -l <selector>` with the cluster's kubeconfig lists exactly the pool's
 /// nodes `workers`, Ready.
 fn kubectl_lists(ctx: &mut RunContext<'_>, selector: &str, workers: &[u8]) -> CheckResult {
-    let state = ctx.state()?;
-    let kubeconfig = state
-        .resource(CLUSTER)
-        .and_then(|r| r.values.get("kubeconfig").and_then(|k| k.as_str().map(str::to_string)))
-        .ok_or("the cluster has no kubeconfig in state")?;
-    let path = ctx.dir().join("kubeconfig.yaml");
-    std::fs::write(&path, kubeconfig)?;
-    let out = std::process::Command::new("kubectl")
-        .arg("--kubeconfig")
-        .arg(&path)
-        .args(["get", "nodes", "--no-headers", "--request-timeout=20s", "-l", selector])
-        .output()?;
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    if !out.status.success() {
-        return Err(
-            format!("kubectl get nodes failed: {}{}", stdout, String::from_utf8_lossy(&out.stderr)).into()
-        );
-    }
+    let stdout = KUBECTL.stdout(ctx, &["get", "nodes", "--no-headers", "-l", selector])?;
     let mut listed: Vec<(&str, &str)> =
         stdout.lines().filter_map(|l| l.split_whitespace().next().zip(l.split_whitespace().nth(1))).collect();
     listed.sort_unstable();
@@ -202,11 +111,13 @@ fn kubectl_lists(ctx: &mut RunContext<'_>, selector: &str, workers: &[u8]) -> Ch
 
 #[test]
 fn worker_pool_is_created_scaled_and_destroyed_back_to_maintenance() {
-    let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
-    let mut subnets = POOL_SUBNETS.iter().copied();
-    on_each_terraform(|tf: &Terraform| {
-        let subnet = subnets.next().expect("a subnet per terraform binary");
-        let r = region(&rt, 5, subnet);
+    on_each_terraform_in(&POOL_SUBNETS, |tf: &Terraform, subnet| {
+        let r = LocalRegion::start([127, 78, subnet], 5);
+        // A patch that may need a reboot.
+        let patched = labelled(subnet, &[2, 3], "blue").replace(
+            "  nodes = {",
+            "  config_patches = [yamlencode({ machine = { sysctls = { \"vm.max_map_count\" = \"262144\" } } })]\n  nodes = {",
+        );
         let report = TestCase::new("worker_pool")
             .provider(CLOUDTEMPLE)
             .step(
@@ -242,52 +153,47 @@ fn worker_pool_is_created_scaled_and_destroyed_back_to_maintenance() {
             .step(Step::run(|ctx| kubectl_lists(ctx, "example.com/pool=blue", &[2, 3])))
             // A patch change may need a reboot: applied one node at a time, each waited for.
             .step(
-                Step::config(labelled(subnet, &[2, 3], "blue").replace(
-                    "  nodes = {",
-                    "  config_patches = [yamlencode({ machine = { sysctls = { \"vm.max_map_count\" = \"262144\" } } })]\n  nodes = {",
-                ))
-                .expect_actions(POOL, &["update"])
-                .check(pool_nodes(&[2, 3]))
-                .check(|_: &State| machines(&r, &[2, 3])),
-            )
-            // Drift: a node reset behind Terraform's back is planned back in and re-joined.
-            .step(Step::run(|ctx| reset_out_of_band(&rt, ctx, subnet, 3)))
-            .step(
-                Step::config(labelled(subnet, &[2, 3], "blue").replace(
-                    "  nodes = {",
-                    "  config_patches = [yamlencode({ machine = { sysctls = { \"vm.max_map_count\" = \"262144\" } } })]\n  nodes = {",
-                ))
+                Step::config(patched.clone())
                     .expect_actions(POOL, &["update"])
                     .check(pool_nodes(&[2, 3]))
                     .check(|_: &State| machines(&r, &[2, 3])),
             )
-            .step(Step::destroy().check(|_before: &State| {
-                let phases: Vec<&str> = r.region().machines().into_iter().map(|m| m.phase).collect();
-                if phases.iter().all(|p| *p == "maintenance") {
-                    Ok(())
-                } else {
-                    Err(format!("every machine must be back in maintenance mode, phases: {phases:?}").into())
-                }
-            }))
+            // Drift: a node reset behind Terraform's back is planned back in and re-joined.
+            .step(Step::run(|ctx| r.reset_out_of_band(&ctx.state()?, CLUSTER, 3)))
+            .step(
+                Step::config(patched)
+                    .expect_actions(POOL, &["update"])
+                    .check(pool_nodes(&[2, 3]))
+                    .check(|_: &State| machines(&r, &[2, 3])),
+            )
+            .step(Step::destroy().check(|_before: &State| r.all_in_maintenance()))
             .run_with(tf);
-        rt.block_on(r.shutdown());
+        drop(r);
         report
     });
 }
 
 #[test]
 fn production_storage_pool_in_one_zone_fails_at_plan() {
-    let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(1).enable_all().build().unwrap();
-    let r = region(&rt, 1, PLAN_SUBNET);
+    let r = LocalRegion::start([127, 78, PLAN_SUBNET], 1);
     // The cluster's access is known only after apply; a literal access object with the
     // production topology lets the rule run at plan without creating anything.
-    let cfg = r#"
-terraform {
-  required_providers {
-    cloudtemple = { source = "cloud-temple/cloudtemple" }
-  }
+    let cfg = format!("{CLOUDTEMPLE_REQUIRED}{STORAGE_WITH_LITERAL_ACCESS}");
+    on_each_terraform(|tf: &Terraform| {
+        TestCase::new("storage_zones")
+            .provider(CLOUDTEMPLE)
+            .step(
+                Step::config(cfg.as_str())
+                    .expect_error("Storage pool not spread across zones")
+                    .expect_error_path("nodes"),
+            )
+            .run_with(tf)
+    });
+    r.all_in_maintenance().unwrap_or_else(|e| panic!("{e}"));
 }
 
+/// A production storage pool on two zones, of a cluster given as a literal access object.
+const STORAGE_WITH_LITERAL_ACCESS: &str = r#"
 resource "cloudtemple_kubernetes_node_pool" "storage" {
   cluster = {
     cluster_id = "ctprd", cluster_name = "ctprd", topology = "production", api_url = "https://127.78.12.20:6443",
@@ -304,16 +210,3 @@ resource "cloudtemple_kubernetes_node_pool" "storage" {
   }
 }
 "#;
-    on_each_terraform(|tf: &Terraform| {
-        TestCase::new("storage_zones")
-            .provider(CLOUDTEMPLE)
-            .step(
-                Step::config(cfg)
-                    .expect_error("Storage pool not spread across zones")
-                    .expect_error_path("nodes"),
-            )
-            .run_with(tf)
-    });
-    assert!(r.region().machines().iter().all(|m| m.phase == "maintenance"));
-    rt.block_on(r.shutdown());
-}

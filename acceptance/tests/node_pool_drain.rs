@@ -18,14 +18,17 @@ mod common;
 use acceptance::checks::attr_eq;
 use acceptance::terraform::Terraform;
 use acceptance::{CheckError, CheckResult, RunContext, State, Step, TestCase};
-use common::{CLOUDTEMPLE, LocalRegion, LogFile, on_each_terraform};
+use common::access::{import_id, import_with_access};
+use common::hcl::{CLOUDTEMPLE_REQUIRED, ClusterHcl, PoolHcl};
+use common::kubectl::Kubectl;
+use common::{CLOUDTEMPLE, LocalRegion, LogFile, on_each_terraform_in};
 use serde_json::json;
-use std::path::Path;
 
 /// One subnet per terraform binary (each run has a region and a Kubernetes API of its own).
 const SUBNETS: [u8; 2] = [1, 2];
 const POOL: &str = "cloudtemple_kubernetes_node_pool.workers";
 const CLUSTER: &str = "cloudtemple_kubernetes_cluster.dev";
+const KUBECTL: Kubectl = Kubectl::of(CLUSTER);
 
 /// Cluster on machine 1 (Talos 1.13.9), pool on `workers`, a 3-replica Deployment on the pool,
 /// and `extra` pool arguments.
@@ -35,41 +38,13 @@ fn config(subnet: u8, workers: &[u8], extra: &str) -> String {
 
 /// [`config`] with the cluster on Talos `talos`.
 fn on_talos(subnet: u8, workers: &[u8], extra: &str, talos: &str) -> String {
-    let nodes: String = workers
-        .iter()
-        .map(|i| format!("    w{i} = {{ address = \"127.82.{subnet}.{i}\", zone = \"AZ05\" }}\n"))
-        .collect();
+    let net = [127, 82, subnet];
+    let cluster = ClusterHcl::dev("ctdrain", net)
+        .arg("kubernetes_version", "\"1.35.9\"")
+        .arg("talos_version", &format!("\"{talos}\""));
+    let pool = PoolHcl::workers(net, workers).arg("labels", "{ \"example.com/team\" = \"apps\" }").raw(extra);
     format!(
-        r#"
-terraform {{
-  required_providers {{
-    cloudtemple = {{ source = "cloud-temple/cloudtemple" }}
-  }}
-}}
-
-resource "cloudtemple_kubernetes_cluster" "dev" {{
-  name     = "ctdrain"
-  topology = "dev"
-  endpoint = "127.82.{subnet}.20"
-  kubernetes_version = "1.35.9"
-  talos_version      = "{talos}"
-  network = {{
-    node_cidr = "127.82.{subnet}.0/24"
-  }}
-  control_plane = [
-    {{ address = "127.82.{subnet}.1", zone = "AZ05" }},
-  ]
-}}
-
-resource "cloudtemple_kubernetes_node_pool" "workers" {{
-  cluster = cloudtemple_kubernetes_cluster.dev.access
-  name    = "workers"
-  role    = "worker"
-  labels  = {{ "example.com/team" = "apps" }}
-{extra}  nodes = {{
-{nodes}  }}
-}}
-
+        r#"{CLOUDTEMPLE_REQUIRED}{cluster}{pool}
 resource "cloudtemple_kubernetes_manifest" "web" {{
   cluster    = cloudtemple_kubernetes_cluster.dev.access
   depends_on = [cloudtemple_kubernetes_node_pool.workers]
@@ -98,33 +73,10 @@ resource "cloudtemple_kubernetes_manifest" "web" {{
 const REBOOT_PATCH: &str =
     "  config_patches = [yamlencode({ machine = { env = { HTTP_PROXY = \"http://proxy:3128\" } } })]\n";
 
-/// Runs kubectl with the cluster's kubeconfig; its stdout.
-fn kubectl(ctx: &mut RunContext<'_>, args: &[&str]) -> Result<String, CheckError> {
-    let state = ctx.state()?;
-    let kubeconfig = state
-        .resource(CLUSTER)
-        .and_then(|r| r.values.get("kubeconfig").and_then(|k| k.as_str().map(str::to_string)))
-        .ok_or("the cluster has no kubeconfig in state")?;
-    let path = ctx.dir().join("kubeconfig.yaml");
-    std::fs::write(&path, kubeconfig)?;
-    let out = std::process::Command::new("kubectl")
-        .arg("--kubeconfig")
-        .arg(&path)
-        .arg("--request-timeout=20s")
-        .args(args)
-        .output()?;
-    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
-    if !out.status.success() {
-        return Err(
-            format!("kubectl {}: {stdout}{}", args.join(" "), String::from_utf8_lossy(&out.stderr)).into()
-        );
-    }
-    Ok(stdout)
-}
-
 /// The node of each `web` pod.
 fn web_pods(ctx: &mut RunContext<'_>) -> Result<Vec<String>, CheckError> {
-    let out = kubectl(ctx, &["get", "pods", "-l", "app=web", "-o", "jsonpath={.items[*].spec.nodeName}"])?;
+    let out =
+        KUBECTL.stdout(ctx, &["get", "pods", "-l", "app=web", "-o", "jsonpath={.items[*].spec.nodeName}"])?;
     let mut nodes: Vec<String> = out.split_whitespace().map(str::to_string).collect();
     nodes.sort();
     Ok(nodes)
@@ -150,7 +102,7 @@ fn pods_only_on(ctx: &mut RunContext<'_>, workers: &[&str]) -> CheckResult {
 
 /// No node of the cluster is cordoned, and the pool's nodes are exactly `workers`.
 fn schedulable(ctx: &mut RunContext<'_>, workers: &[&str]) -> CheckResult {
-    let out = kubectl(
+    let out = KUBECTL.stdout(
         ctx,
         &[
             "get",
@@ -214,38 +166,19 @@ fn around(log: &LogFile, hostname: &str, before: &str, event: &str, after: &str)
     Ok(())
 }
 
-/// Writes the cluster's access object to `dir/access.json`; the pool's import ID naming it.
-fn import_id(state: &State, dir: &Path) -> Result<String, CheckError> {
-    let access = state.resource(CLUSTER).and_then(|r| r.values.get("access").cloned()).ok_or("no access")?;
-    let path = dir.join("access.json");
-    std::fs::write(&path, access.to_string())?;
-    Ok(format!("ctdrain/workers,access={}", path.display()))
-}
-
 #[test]
 fn pool_nodes_are_drained_before_they_leave_or_reboot() {
-    let mut subnets = SUBNETS.iter().copied();
-    on_each_terraform(|tf: &Terraform| {
-        let subnet = subnets.next().expect("a subnet per terraform binary");
+    on_each_terraform_in(&SUBNETS, |tf: &Terraform, subnet| {
         let region = LocalRegion::start([127, 82, subnet], 4);
         let log = LogFile::new();
         let dir = tempfile::Builder::new().prefix("ct-pool-import-").tempdir().expect("tempdir");
-        let old_terraform = tf.version().major == 1 && tf.version().minor < 1;
-        let import = if old_terraform {
-            // Terraform 1.0 records no sensitivity marks for an imported object (see manifest.rs):
-            // the configuration passes `cluster` unmarked so that the empty plan still proves the
-            // imported value equals the configured one.
-            Step::import(POOL)
-                .keep_other_resources()
-                .id_with(|state| import_id(state, dir.path()))
-                .config(config(subnet, &[2, 3], "").replace(
-                    "  cluster = cloudtemple_kubernetes_cluster.dev.access\n  name    = \"workers\"",
-                    "  cluster = nonsensitive(cloudtemple_kubernetes_cluster.dev.access)\n  name    = \"workers\"",
-                ))
-                .ignore(&["cluster"])
-        } else {
-            Step::import(POOL).keep_other_resources().id_with(|state| import_id(state, dir.path()))
-        };
+        let import = import_with_access(
+            tf,
+            POOL,
+            &config(subnet, &[2, 3], ""),
+            "  cluster = cloudtemple_kubernetes_cluster.dev.access\n  name    = \"workers\"",
+            |state| import_id(state, CLUSTER, dir.path(), "ctdrain/workers"),
+        );
         let report = TestCase::new("node_pool_drain")
             .provider(CLOUDTEMPLE)
             .env("TF_LOG", "info")
@@ -321,8 +254,8 @@ fn pool_nodes_are_drained_before_they_leave_or_reboot() {
                 )
             }))
             .step(Step::run(|ctx| {
-                let out =
-                    kubectl(ctx, &["get", "node", "ctdrain-cp-1", "-o", "jsonpath={.spec.unschedulable}"])?;
+                let out = KUBECTL
+                    .stdout(ctx, &["get", "node", "ctdrain-cp-1", "-o", "jsonpath={.spec.unschedulable}"])?;
                 if matches!(out.trim(), "" | "false") {
                     Ok(())
                 } else {
@@ -361,14 +294,7 @@ fn pool_nodes_are_drained_before_they_leave_or_reboot() {
             }))
             .step(Step::run(|ctx| schedulable(ctx, &["w2", "w3"])))
             .step(Step::run(|ctx| pods_only_on(ctx, &["w2", "w3"])))
-            .step(Step::destroy().check(|_before: &State| {
-                let phases = region.phases();
-                if phases.iter().all(|p| *p == "maintenance") {
-                    Ok(())
-                } else {
-                    Err(format!("every machine must be back in maintenance mode, phases: {phases:?}").into())
-                }
-            }))
+            .step(Step::destroy().check(|_before: &State| region.all_in_maintenance()))
             .run_with(tf);
         drop(region);
         report

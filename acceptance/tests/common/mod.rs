@@ -1,5 +1,8 @@
 //! Shared helpers of the provider acceptance suites: running a case once per terraform binary with
-//! resources of its own (a store directory, a log file), and reading the example provider's store.
+//! resources of its own (a store directory, a log file, a subnet), reading the example provider's
+//! store, and a local region to create clusters in. The cluster suites also share the HCL of
+//! clusters and pools ([`hcl`]), `kubectl` against a cluster of the state ([`kubectl`]) and the
+//! imports that name the cluster's access ([`access`]).
 //!
 //! Cases are built per binary rather than once per case so that each run has a fresh store: a run on
 //! terraform 1.11 must not see the objects (or the leftovers of a failure) of the run on 1.0.3.
@@ -7,10 +10,15 @@
 // Each test file is its own crate and uses a different part of these helpers.
 #![allow(dead_code, reason = "each test crate uses only some of the shared helpers")]
 
+pub(crate) mod access;
+pub(crate) mod hcl;
+pub(crate) mod kubectl;
+
 use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
 
 use acceptance::terraform::{Terraform, discover};
-use acceptance::{CheckError, RunFailure, RunReport, State};
+use acceptance::{CheckError, CheckResult, RunFailure, RunReport, State};
 use serde_json::Value;
 
 /// Source address of the example provider built from `tfplugin/examples/tfexample`.
@@ -38,6 +46,19 @@ pub(crate) fn on_each_terraform(mut run: impl FnMut(&Terraform) -> Result<RunRep
     let failures: Vec<String> =
         binaries.iter().filter_map(|terraform| run(terraform).err()).map(|f| f.to_string()).collect();
     assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
+/// Like [`on_each_terraform`], each run with a subnet of its own (the next of `subnets`), so
+/// that each run has a region, and a Kubernetes API on the cluster endpoint, of its own.
+///
+/// # Panics
+/// As [`on_each_terraform`], and when there are more terraform binaries than subnets.
+pub(crate) fn on_each_terraform_in(
+    subnets: &[u8],
+    mut run: impl FnMut(&Terraform, u8) -> Result<RunReport, Box<RunFailure>>,
+) {
+    let mut subnets = subnets.iter().copied();
+    on_each_terraform(|terraform| run(terraform, subnets.next().expect("a subnet per terraform binary")));
 }
 
 /// The example provider's backend: a temporary directory of `thing-<id>.json` and `link-<id>.json`.
@@ -119,6 +140,16 @@ pub(crate) fn attr_string(state: &State, address: &str, path: &str) -> Result<St
     }
 }
 
+/// The `nodes` attribute of the cluster resource at `cluster`: one object per control plane
+/// (`hostname`, `ready`, `etcd_member`, versions).
+pub(crate) fn cluster_nodes(state: &State, cluster: &str) -> Result<Vec<Value>, CheckError> {
+    let resource = state.resource(cluster).ok_or_else(|| format!("{cluster} is not in the state"))?;
+    match resource.values.get("nodes") {
+        Some(Value::Array(nodes)) => Ok(nodes.clone()),
+        other => Err(format!("{cluster}.nodes: expected a list, got {other:?}").into()),
+    }
+}
+
 /// A terraform log file for one run, in a temporary directory that lives as long as the value.
 #[derive(Debug)]
 pub(crate) struct LogFile {
@@ -172,6 +203,8 @@ pub(crate) fn lines_with(text: &str, needle: &str) -> Vec<String> {
 /// Shared by reference with the threads of fault tests: faults and restarts take `&self`.
 pub(crate) struct LocalRegion {
     rt: tokio::runtime::Runtime,
+    /// `[127, a, b]` of the machines' addresses.
+    prefix: [u8; 3],
     options: ct_emulator::RegionOptions,
     running: std::sync::Mutex<Option<ct_emulator::RunningRegion>>,
     /// Keeps the state directory of a restartable region alive.
@@ -221,7 +254,7 @@ impl LocalRegion {
         let running = rt
             .block_on(ct_emulator::start(options.clone()))
             .unwrap_or_else(|e| panic!("the region starts: {e}"));
-        Self { rt, options, running: std::sync::Mutex::new(Some(running)), _state: state }
+        Self { rt, prefix, options, running: std::sync::Mutex::new(Some(running)), _state: state }
     }
 
     fn with_region<T>(&self, f: impl FnOnce(&ct_emulator::Region) -> T) -> T {
@@ -232,6 +265,72 @@ impl LocalRegion {
     /// The phase of every machine (`maintenance`, `running`, ...).
     pub(crate) fn phases(&self) -> Vec<&'static str> {
         self.with_region(|r| r.machines().into_iter().map(|m| m.phase).collect())
+    }
+
+    /// Every machine, in the order of their hosts (`m1` at `127.a.b.1` first).
+    pub(crate) fn machines(&self) -> Vec<ct_emulator::region::MachineInfo> {
+        self.with_region(ct_emulator::Region::machines)
+    }
+
+    /// A handle on the region, for a thread that watches it while a case runs.
+    pub(crate) fn region(&self) -> ct_emulator::Region {
+        self.with_region(Clone::clone)
+    }
+
+    /// Fails unless every machine is in maintenance mode (after a destroy: nothing left configured).
+    pub(crate) fn all_in_maintenance(&self) -> CheckResult {
+        let phases = self.phases();
+        if phases.iter().all(|p| *p == "maintenance") {
+            Ok(())
+        } else {
+            Err(format!("every machine must be back in maintenance mode, phases: {phases:?}").into())
+        }
+    }
+
+    /// Waits until the machine at `index` (0 for `m1`) leaves maintenance mode: a create has
+    /// reached it.
+    ///
+    /// # Errors
+    /// When it is still in maintenance mode after `timeout`.
+    pub(crate) fn wait_until_configured(&self, index: usize, timeout: Duration) -> Result<(), String> {
+        let deadline = Instant::now() + timeout;
+        while self.phases().get(index) == Some(&"maintenance") {
+            if Instant::now() > deadline {
+                return Err(format!("m{} never left maintenance mode", index + 1));
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        Ok(())
+    }
+
+    /// Resets the machine at `127.a.b.<host>` out of band with the Talos credentials in the
+    /// `access` of the cluster resource at `cluster`, as an operator with talosctl would (not
+    /// gracefully: an etcd member stays registered), and waits until it is in maintenance mode.
+    pub(crate) fn reset_out_of_band(&self, state: &State, cluster: &str, host: u8) -> CheckResult {
+        use cloudtemple::talos::Sensitive;
+        use cloudtemple::talos::client::{
+            Options, TalosClient, TalosCredentials, WipeMode, wait_for_maintenance,
+        };
+        let access = state
+            .resource(cluster)
+            .and_then(|r| r.values.get("access").cloned())
+            .ok_or("no cluster access")?;
+        let field = |k: &str| access[k].as_str().map(str::to_string).ok_or(format!("access.{k} missing"));
+        let credentials = TalosCredentials {
+            ca_pem: field("talos_ca_certificate")?,
+            cert_pem: field("talos_client_certificate")?,
+            key_pem: Sensitive::new(field("talos_client_key")?),
+        };
+        let [a, b, c] = self.prefix;
+        let addr = std::net::IpAddr::from([a, b, c, host]);
+        let opts = Options::with_timeout(Duration::from_secs(30));
+        self.rt
+            .block_on(async {
+                let client = TalosClient::connect(addr, 50000, &credentials)?;
+                client.reset(false, true, WipeMode::All, &opts).await?;
+                wait_for_maintenance(addr, 50000, &opts).await.map(drop)
+            })
+            .map_err(|e| format!("resetting {addr} out of band: {e}").into())
     }
 
     /// Adds a fault on a machine (`m1`, an address, `*`) and API (`Bootstrap`, `*`), active until
