@@ -12,6 +12,7 @@ use acceptance::checks::{attr_eq, attr_matches, resource_exists};
 use acceptance::terraform::Terraform;
 use acceptance::{CheckResult, State, Step, TestCase};
 use common::hcl::{CLOUDTEMPLE_REQUIRED, ClusterHcl};
+use common::kubectl::Kubectl;
 use common::{CLOUDTEMPLE, LocalRegion, cluster_nodes, on_each_terraform};
 use serde_json::json;
 
@@ -58,6 +59,16 @@ fn dev_cluster_is_created_stable_and_destroyed_back_to_maintenance() {
                     .check(attr_matches(C, "talosconfig", "(?s)endpoints:.*127.78.1.1"))
                     .check(nodes_ready),
             )
+            // The Kubernetes API answers with this cluster's certificates: on the second
+            // terraform, this is a new cluster at the endpoint the first one was destroyed from.
+            .step(Step::run(|ctx| {
+                let nodes = Kubectl::of(C).stdout(ctx, &["get", "nodes", "--no-headers"])?;
+                if nodes.contains("ctdev1-cp-1") {
+                    Ok(())
+                } else {
+                    Err(format!("kubectl get nodes: {nodes}").into())
+                }
+            }))
             // A Talos downgrade is refused at plan, before touching anything.
             .step(
                 Step::config(dev_config(1, "  talos_version = \"1.13.9\"\n"))

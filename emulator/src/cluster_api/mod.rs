@@ -47,6 +47,8 @@ struct Served {
     task: Option<JoinHandle<()>>,
     retry_at: Option<Instant>,
     store_dir: Option<PathBuf>,
+    /// The cluster CA the server was made for: a different one means another cluster.
+    ca_crt: String,
 }
 
 /// Keeps the Kubernetes API servers of a region in line with its clusters.
@@ -112,10 +114,15 @@ impl Supervisor {
             let st = self.region.lock();
             view::views(&st)
         };
-        let gone: Vec<String> =
-            self.served.keys().filter(|k| !views.iter().any(|v| v.key == **k)).cloned().collect();
+        let gone: Vec<String> = self
+            .served
+            .keys()
+            .filter(|k| !views.iter().any(|v| v.key == **k && v.bootstrapped))
+            .cloned()
+            .collect();
         for key in gone {
-            // The cluster record is gone (every machine wiped): so is its etcd data.
+            // The cluster record is gone, or its etcd lost every member (every machine wiped):
+            // so is its data.
             self.stop_serving(&key, true).await;
         }
         for v in views.iter().filter(|v| v.bootstrapped) {
@@ -126,6 +133,15 @@ impl Supervisor {
     }
 
     async fn converge(&mut self, v: &ClusterView) -> Result<(), KubeError> {
+        // The same name and endpoint bootstrapped again with new secrets (a cluster destroyed
+        // and created anew between two passes) is a new cluster: new serving certificate, empty
+        // store, as a real control plane would have.
+        let replaced =
+            self.served.get(&v.key).is_some_and(|s| v.ca.as_ref().is_some_and(|ca| ca.crt != s.ca_crt));
+        if replaced {
+            tracing::info!(cluster = %v.name, "new cluster CA: serving a new cluster on the endpoint");
+            self.stop_serving(&v.key, true).await;
+        }
         if !self.served.contains_key(&v.key) {
             let Some(served) = self.create(v).await? else { return Ok(()) };
             self.served.insert(v.key.clone(), served);
@@ -169,7 +185,7 @@ impl Supervisor {
             if host.contains(':') { format!("[{host}]:{port}") } else { format!("{host}:{port}") };
         let config = ApiServerConfig {
             kubernetes_version: v.version.clone(),
-            cluster_ca_pem: ca_crt,
+            cluster_ca_pem: ca_crt.clone(),
             server_cert_pem: serving.cert_pem,
             server_key_pem: serving.key_pem,
             server_address,
@@ -183,7 +199,14 @@ impl Supervisor {
         let server = ApiServer::new(config, store)?;
         bootstrap::apply(&server, &v.addons, &v.version).await;
         let endpoint = KubeEndpoint { server, url: v.endpoint.clone(), listening: Err("not started".into()) };
-        Ok(Some(Served { endpoint, stop: CancellationToken::new(), task: None, retry_at: None, store_dir }))
+        Ok(Some(Served {
+            endpoint,
+            stop: CancellationToken::new(),
+            task: None,
+            retry_at: None,
+            store_dir,
+            ca_crt,
+        }))
     }
 
     /// Binds the endpoint and serves on it (or records why not, to retry later).

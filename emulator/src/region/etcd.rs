@@ -32,6 +32,29 @@ pub(super) fn reconcile(st: &mut RegionState) {
             leader: None,
         });
     }
+    // An etcd whose every member lost its data (all its machines wiped) no longer exists: the
+    // same key configured again (same endpoint, no cluster id) is a new cluster that needs its
+    // own bootstrap, as on real machines.
+    let dead: Vec<String> = st
+        .clusters
+        .values()
+        .filter(|c| c.bootstrapped && !c.members.is_empty())
+        .filter(|c| {
+            c.members.iter().all(|mem| {
+                st.machines
+                    .get(&mem.machine_id)
+                    .is_none_or(|m| !m.etcd_data || m.cluster_key().as_deref() != Some(c.key.as_str()))
+            })
+        })
+        .map(|c| c.key.clone())
+        .collect();
+    for key in dead {
+        if let Some(c) = st.clusters.get_mut(&key) {
+            c.bootstrapped = false;
+            c.members.clear();
+            c.leader = None;
+        }
+    }
     // Forget clusters nobody is configured for and that hold no members.
     let alive: Vec<String> = st.machines.values().filter_map(MachineRecord::cluster_key).collect();
     st.clusters.retain(|k, c| alive.contains(k) || !c.members.is_empty());
