@@ -200,6 +200,16 @@ async fn throttling_is_retried_and_unknown_kinds_and_cancellation_are_reported()
 
     let bad = KubeAccess { ca_certificate: "not a certificate".into(), ..s.access.clone() };
     assert!(matches!(KubeClient::new(&bad, "m"), Err(KubeError::Access { field: "ca_certificate", .. })));
+
+    // Another cluster's CA: the server is not trusted, and that fails at once, not at the
+    // deadline (a cluster re-created at the same address with stale access).
+    let other = certs::generate_ca("kubernetes").expect("ca");
+    let stranger = KubeClient::new(&KubeAccess { ca_certificate: other.cert_pem, ..s.access.clone() }, "m")
+        .expect("client");
+    let started = std::time::Instant::now();
+    let err = stranger.resolve("v1", "ConfigMap", &budget()).await.expect_err("untrusted server");
+    assert!(matches!(err, KubeError::Certificate { .. }) && !err.is_transient(), "{err:?}");
+    assert!(started.elapsed() < Duration::from_secs(5), "not retried: {:?}", started.elapsed());
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -75,6 +75,16 @@ pub enum KubeError {
         /// The underlying error, without credentials.
         message: String,
     },
+    /// The API server's certificate does not verify against the cluster CA of `access`: a
+    /// different cluster answers at the address (or the access is stale). Retrying cannot help.
+    #[error(
+        "the Kubernetes API server's certificate is not trusted ({message}): another cluster may be answering \
+         at this address, or the `cluster` access is from an older cluster"
+    )]
+    Certificate {
+        /// The verification error.
+        message: String,
+    },
     /// The operation's time ran out.
     #[error("timed out {what}: {waiting_for}")]
     Timeout {
@@ -164,12 +174,37 @@ impl From<kube::Error> for KubeError {
                     .map(|d| u64::from(d.retry_after_seconds))
                     .filter(|s| *s > 0),
             },
-            kube::Error::HyperError(e) => Self::Connection { message: e.to_string() },
-            kube::Error::Service(e) => Self::Connection { message: e.to_string() },
+            kube::Error::HyperError(e) => connection_failure(&e),
+            kube::Error::Service(e) => connection_failure(&*e),
             kube::Error::SerdeError(e) => Self::Client { message: format!("decoding a response: {e}") },
             other => Self::Client { message: other.to_string() },
         }
     }
+}
+
+/// A connection-level failure: permanent when the server's certificate does not verify,
+/// transient otherwise (refused, reset, timed out).
+fn connection_failure(e: &(dyn std::error::Error + 'static)) -> KubeError {
+    match certificate_failure(e) {
+        Some(message) => KubeError::Certificate { message },
+        None => KubeError::Connection { message: e.to_string() },
+    }
+}
+
+/// The rustls certificate error somewhere in `e`'s chain, looking inside `io::Error`s (whose
+/// `source` skips the error they wrap, and which hyper nests two deep).
+fn certificate_failure(e: &(dyn std::error::Error + 'static)) -> Option<String> {
+    let mut current = Some(e);
+    while let Some(err) = current {
+        if let Some(tls @ rustls::Error::InvalidCertificate(_)) = err.downcast_ref::<rustls::Error>() {
+            return Some(tls.to_string());
+        }
+        current = match err.downcast_ref::<std::io::Error>() {
+            Some(io) => io.get_ref().map(|inner| inner as &(dyn std::error::Error + 'static)),
+            None => err.source(),
+        };
+    }
+    None
 }
 
 /// The conflicts of a 409 from server-side apply, from the Status causes (one per field), or
