@@ -183,11 +183,13 @@ fn attr_string_list(state: &State, address: &str, path: &str) -> Result<Vec<Stri
 
 #[test]
 fn demo_and_provider_examples() {
-    // The demo creates a dev cluster on the region `make demo` starts: the same addresses here.
-    let region = common::LocalRegion::start([127, 0, 1], 1);
     let demo = Config::from_dir(&examples().join("demo")).unwrap_or_else(|err| panic!("{err}"));
     let provider = example(&["provider"]);
     on_each_terraform(|terraform| {
+        // The demo creates a dev cluster (a control plane and a pool of three workers) on the
+        // region `make demo` starts: the same four addresses here. A region per run: the second
+        // cluster at the same endpoint must not meet the first one's Kubernetes API.
+        let region = common::LocalRegion::start([127, 0, 1], 4);
         TestCase::new("cloudtemple_demo_example")
             .provider(CLOUDTEMPLE)
             // The provider example alone: valid, nothing to read or create.
@@ -217,20 +219,43 @@ fn demo_and_provider_examples() {
                     }
                     let cluster = output(state, "cluster")?;
                     match cluster["status"].as_str() {
-                        Some("ready") if cluster["nodes"].as_array().is_some_and(|n| n.len() == 1) => Ok(()),
-                        _ => Err(format!("the demo cluster is not ready: {cluster}").into()),
+                        Some("ready") if cluster["nodes"].as_array().is_some_and(|n| n.len() == 1) => {}
+                        _ => return Err(format!("the demo cluster is not ready: {cluster}").into()),
                     }
+                    demo_platform(state)
                 },
             ))
             .step(Step::destroy().check(|_before: &State| {
                 let phases = region.phases();
-                match phases.iter().all(|p| *p == "maintenance") {
+                match phases.len() == 4 && phases.iter().all(|p| *p == "maintenance") {
                     true => Ok(()),
-                    false => Err(format!("the demo machine is not back in maintenance mode: {phases:?}").into()),
+                    false => Err(format!("the demo machines are not back in maintenance mode: {phases:?}").into()),
                 }
             }))
             .run_with(terraform)
     });
+}
+
+/// The demo's platform: three ready workers, the five add-ons ready, and the team's objects.
+fn demo_platform(state: &State) -> CheckResult {
+    let workers = output(state, "workers")?;
+    let workers = workers.as_array().ok_or("workers is not a list")?;
+    if workers.len() != 3 || !workers.iter().all(|w| w.as_str().is_some_and(|w| w.ends_with("ready=true"))) {
+        return Err(format!("the demo should have 3 ready workers: {workers:?}").into());
+    }
+    let addons = output(state, "addons")?;
+    let addons = addons.as_object().ok_or("addons is not a map")?;
+    let line = r"^\d+\.\d+\.\d+ ready \(namespace \S+, [1-9]\d* objects\)$";
+    let names: Vec<&str> = addons.keys().map(String::as_str).collect();
+    if names != ["cilium", "ingress-nginx", "kyverno", "metallb", "rook-ceph"]
+        || !addons.values().all(|text| matches(line, text))
+    {
+        return Err(format!("the demo add-ons are not all ready: {addons:?}").into());
+    }
+    let policy = "cloudtemple_kubernetes_manifest.require_team_label";
+    attr_eq(policy, "kind", json!("ClusterPolicy"))(state)?;
+    attr_eq("cloudtemple_kubernetes_manifest.team_a", "name", json!("team-a"))(state)?;
+    attr_eq("cloudtemple_kubernetes_node_pool.workers", "role", json!("worker"))(state)
 }
 
 const REQUIRED_CLOUDTEMPLE: &str = r#"

@@ -1,5 +1,6 @@
 # The demo configuration applied by `make demo`: the versions and components a platform team
-# reads before declaring a cluster, and (cluster.tf) a dev cluster on the local region.
+# reads before declaring a cluster, then (cluster.tf) a dev cluster with three workers on the
+# local region, its platform add-ons (addons.tf) and a team's objects (manifests.tf).
 terraform {
   required_providers {
     cloudtemple = {
