@@ -50,7 +50,7 @@ docs-check: ## Fail when docs/ is stale
 demo: build tools ## The main job: build the provider and apply the example configuration
 	TF_103=$(TF_103) bash scripts/demo.sh
 
-bench: tools ## Benchmarks (provider startup vs a Go peer, plan of many resources); rewrites bench/README.md
+bench: tools ## Benchmarks (startup vs a Go peer, plan of many resources, cluster create/upgrade/refresh vs lower bounds); rewrites bench/README.md
 	bash bench/run.sh
 
 ci: fmt-check lint docs-check test testacc ## Everything CI runs

@@ -5,14 +5,20 @@
 //!   the spawn-and-reap of `/bin/true` as the floor.
 //! - `plan`: the provider's share of the CPU of a `terraform plan` of many resources, with
 //!   Terraform 1.0.3 and the newer terraform on PATH.
-//! - `all`: both, then the README's generated section is rewritten.
+//! - `cluster`: cluster create and rolling upgrades against a local region with modelled
+//!   latencies, each as a ratio to its critical-path lower bound, and the refresh of a large
+//!   cluster (parallel fan-out), through Terraform 1.0.3.
+//! - `all`: all three, then the README's generated section is rewritten.
 //!
 //! Figures are recorded, never asserted: the unit tests check the harness, not the speed.
 //! Started by Terraform as `terraform-provider-tfexample` (see [`wrap`]), it wraps the real
 //! provider instead.
 
 mod binaries;
+mod bound;
 mod cert;
+mod cluster;
+mod cluster_report;
 mod error;
 mod machine;
 mod plan;
@@ -20,6 +26,7 @@ mod report;
 mod rusage;
 mod startup;
 mod stats;
+mod tfrun;
 mod tls;
 mod wrap;
 
@@ -29,11 +36,18 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Instant;
 
-const USAGE: &str = "usage: ct-bench [all|startup|plan] [--runs N] [--warmup N] [--resources N] [--plan-reps N] [--readme PATH]
+const USAGE: &str = "usage: ct-bench [all|startup|plan|cluster] [--runs N] [--warmup N] [--resources N] [--plan-reps N]
+                [--time-scale F] [--pool N] [--max-unavailable N] [--rpc-delay-ms N] [--refresh-reps N] [--readme PATH]
 
-  all        both benchmarks, then rewrite the generated section of the README (default)
+  all        every benchmark, then rewrite the generated section of the README (default)
   startup    provider startup only; prints its tables
   plan       plan of many resources only; prints its tables
+  cluster    cluster lifecycles and refresh against the local region only; prints its tables
+  --time-scale F      multiplier of the region's modelled latencies (default 0.25)
+  --pool N            pool size of the large refresh and of the upgrades (default 30)
+  --max-unavailable N the pool's max_unavailable (default 10)
+  --rpc-delay-ms N    latency added to every Talos RPC in the refresh comparison (default 100)
+  --refresh-reps N    refresh plans per case (default 3)
   --runs N        measured startup runs per binary (default 50)
   --warmup N      unrecorded startup runs per binary first (default 3)
   --resources N   resources in the plan benchmark (default 200)
@@ -46,6 +60,13 @@ enum Which {
     All,
     Startup,
     Plan,
+    Cluster,
+}
+
+impl Which {
+    fn runs(self, bench: Self) -> bool {
+        self == Self::All || self == bench
+    }
 }
 
 /// The command line.
@@ -56,6 +77,7 @@ struct Options {
     warmup: usize,
     resources: usize,
     plan_reps: usize,
+    cluster: cluster::ClusterOptions,
     readme: PathBuf,
     args: Vec<String>,
 }
@@ -67,6 +89,7 @@ fn parse(args: Vec<String>) -> Result<Options, String> {
         warmup: 3,
         resources: 200,
         plan_reps: 5,
+        cluster: cluster::ClusterOptions::default(),
         readme: binaries::repo_root().join("bench").join("README.md"),
         args: args.clone(),
     };
@@ -79,6 +102,18 @@ fn parse(args: Vec<String>) -> Result<Options, String> {
             "all" => opts.which = Which::All,
             "startup" => opts.which = Which::Startup,
             "plan" => opts.which = Which::Plan,
+            "cluster" => opts.which = Which::Cluster,
+            "--time-scale" => {
+                opts.cluster.time_scale = it
+                    .next()
+                    .and_then(|v| v.parse().ok())
+                    .filter(|f: &f64| f.is_finite() && *f > 0.0)
+                    .ok_or("--time-scale needs a positive number")?;
+            }
+            "--pool" => opts.cluster.pool_large = number("--pool")?.clamp(1, 200),
+            "--max-unavailable" => opts.cluster.max_unavailable = number("--max-unavailable")?.max(1),
+            "--rpc-delay-ms" => opts.cluster.rpc_delay_ms = number("--rpc-delay-ms")? as u64,
+            "--refresh-reps" => opts.cluster.refresh_reps = number("--refresh-reps")?.max(1),
             "--runs" => opts.runs = number("--runs")?.max(1),
             "--warmup" => opts.warmup = number("--warmup")?,
             "--resources" => opts.resources = number("--resources")?.max(1),
@@ -137,7 +172,8 @@ fn run(opts: &Options) -> Result<(), BenchError> {
             env!("CARGO_PKG_VERSION")
         ),
     ));
-    if opts.which != Which::Plan {
+    let mut load = machine::load_average();
+    if opts.which.runs(Which::Startup) {
         let go = binaries::go_peer()?;
         report.versions.push(go_peer_versions(&go));
         let sockets = root.join("bench").join(".work").join("sockets");
@@ -163,9 +199,11 @@ fn run(opts: &Options) -> Result<(), BenchError> {
         )?;
         report.startup = results;
         report.floor = floor;
+        let end = machine::load_average();
+        report.loads.push(("startup".into(), std::mem::replace(&mut load, end.clone()), end));
     }
-    if opts.which != Which::Startup {
-        let terraforms = binaries::terraforms()?;
+    let terraforms = if opts.which == Which::Startup { Vec::new() } else { binaries::terraforms()? };
+    if opts.which.runs(Which::Plan) {
         let versions: Vec<String> =
             terraforms.iter().map(|t| format!("{} ({})", t.version, t.path.display())).collect();
         report.versions.push(("Terraform".to_string(), versions.join(", ")));
@@ -182,6 +220,22 @@ fn run(opts: &Options) -> Result<(), BenchError> {
                 &progress,
             )?);
         }
+        let end = machine::load_average();
+        report.loads.push(("plan".into(), std::mem::replace(&mut load, end.clone()), end));
+    }
+    if opts.which.runs(Which::Cluster) {
+        let tf = terraforms.first().ok_or_else(|| BenchError::Setup("no terraform".into()))?;
+        if opts.which == Which::Cluster {
+            report
+                .versions
+                .push(("Terraform".to_string(), format!("{} ({})", tf.version, tf.path.display())));
+        }
+        let provider = binaries::cloudtemple()?;
+        let provider_dir = provider.parent().map(std::path::Path::to_path_buf).unwrap_or_default();
+        let work = root.join("bench").join(".work").join("cluster");
+        report.cluster = Some(cluster::measure(tf, &provider_dir, &work, opts.cluster, &progress)?);
+        let end = machine::load_average();
+        report.loads.push(("cluster".into(), std::mem::replace(&mut load, end.clone()), end));
     }
     report.load_end = machine::load_average();
     report.duration = started.elapsed().as_secs_f64();
@@ -236,5 +290,19 @@ mod tests {
         assert!(parse(args(&["--runs"])).is_err());
         assert!(parse(args(&["--runs", "x"])).is_err());
         assert!(parse(args(&["bogus"])).is_err());
+    }
+
+    #[test]
+    fn parses_the_cluster_options() {
+        let opts = parse(args(&["cluster", "--time-scale", "0.5", "--pool", "12", "--max-unavailable", "4"]));
+        let opts = opts.unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(opts.which, Which::Cluster);
+        assert_eq!(
+            (opts.cluster.time_scale, opts.cluster.pool_large, opts.cluster.max_unavailable),
+            (0.5, 12, 4)
+        );
+        assert!(parse(args(&["--time-scale", "0"])).is_err());
+        assert!(parse(args(&["--time-scale", "NaN"])).is_err());
+        assert!(Which::All.runs(Which::Cluster) && !Which::Plan.runs(Which::Cluster));
     }
 }

@@ -1,6 +1,7 @@
 //! The generated part of `bench/README.md`: machine facts, figures and ratios in Markdown
 //! tables, between two markers so that the hand-written narrative around it survives each run.
 
+use crate::cluster::ClusterResult;
 use crate::machine::Machine;
 use crate::plan::{CommandSample, PlanResult};
 use crate::startup::{Sample, StartupResult};
@@ -34,6 +35,10 @@ pub(crate) struct Report {
     pub(crate) plans: Vec<PlanResult>,
     /// Resources in the plan benchmark.
     pub(crate) resources: usize,
+    /// Cluster lifecycles and refresh against the local region.
+    pub(crate) cluster: Option<ClusterResult>,
+    /// Load average (1 min) at the start and end of each benchmark: `(benchmark, start, end)`.
+    pub(crate) loads: Vec<(String, String, String)>,
     /// The command line that reproduces this run.
     pub(crate) command: String,
 }
@@ -78,6 +83,9 @@ impl Report {
         let _ = writeln!(out, "| OS | {} |", m.os);
         let _ =
             writeln!(out, "| Load average (1 min) at start / end | {} / {} |", m.load_start, self.load_end);
+        for (bench, start, end) in &self.loads {
+            let _ = writeln!(out, "| Load average (1 min) at start / end of {bench} | {start} / {end} |");
+        }
         let _ = writeln!(out, "| Commit measured | {} |", m.commit);
         let _ = writeln!(out, "| rustc | {} |", m.rustc);
         for (what, version) in &self.versions {
@@ -257,6 +265,9 @@ impl Report {
         }
         if !self.plans.is_empty() {
             self.plan_tables(&mut out);
+        }
+        if let Some(cluster) = &self.cluster {
+            crate::cluster_report::tables(cluster, &mut out);
         }
         let _ = writeln!(out, "Reproduce with:\n\n```sh\n{}\n```\n\n{END}", self.command);
         out
