@@ -193,7 +193,8 @@ pub async fn wait_for_reboot_start(
 ) -> Result<(), TalosError> {
     // Probed often: a reboot of a fast machine is a short window, and each probe is one call on
     // an open connection. Seeing it saves the caller its `limit` of waiting.
-    let start = Backoff { initial: Duration::from_millis(20), max: Duration::from_millis(50), ..Backoff::POLL };
+    let start =
+        Backoff { initial: Duration::from_millis(20), max: Duration::from_millis(50), ..Backoff::POLL };
     let outcome = wait_until("wait for the reboot", &client.target(), &opts.step(limit), &start, |step| {
         let client = client.clone();
         async move {
