@@ -7,6 +7,7 @@
 //!   compatibility, no downgrade, the inventory, drift turned into an update).
 //! - [`apply`]: create and update (dependencies, apply, prune, wait, record).
 //! - [`read`], [`delete`], [`import`]: drift detection, removal, import from the record.
+//! - [`immutable_fields`]: changes the API server refuses to make in place, refused at plan.
 //!
 //! The objects come from the catalog's templates ([`crate::catalog::manifests`]); the
 //! `managed_objects` list is the inventory: an update deletes what the previous inventory had
@@ -16,6 +17,7 @@
 
 pub mod apply;
 pub mod delete;
+pub mod immutable_fields;
 pub mod import;
 pub mod plan;
 pub mod read;

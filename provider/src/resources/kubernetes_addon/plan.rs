@@ -6,8 +6,10 @@
 //! - plan: the deprecated-alias warning, the default version for the cluster's Kubernetes
 //!   version (unknown while the cluster is), compatibility, no downgrade, the namespace, the
 //!   rendered inventory (so the plan shows what will be pruned), and `status` back to settled
-//!   when a refresh found drift or the last apply failed (which makes the plan show an update).
+//!   when a refresh found drift or the last apply failed (which makes the plan show an update),
+//!   and changes the API server would refuse (immutable fields, [`super::immutable_fields`]).
 
+use super::immutable_fields::immutable_changes;
 use super::spec::{inventory_ids, inventory_value, parse_configuration, settled_status};
 use crate::catalog::{Addon, Catalog, Version};
 use tfplugin::resource::{PlanRequest, PlanResponse};
@@ -25,6 +27,14 @@ fn known_str<'v>(v: &'v Value, name: &str) -> Option<&'v str> {
 fn addon_of(v: &Value) -> Option<(&'static Addon, Option<&'static str>)> {
     let lookup = Catalog::embedded().addon(known_str(v, "name")?).ok()?;
     Some((lookup.addon, lookup.alias.map(|alias| alias.deprecation.as_str())))
+}
+
+/// The objects of `addon` at `version` for a configuration text, when it is valid.
+fn rendered(addon: &Addon, version: Version, configuration: Option<&str>) -> Option<Vec<serde_json::Value>> {
+    parse_configuration(configuration)
+        .ok()
+        .filter(|values| addon.validate_configuration(values).is_empty())
+        .and_then(|values| addon.render(version, &values).ok())
 }
 
 /// Checks `configuration_values` and `version` of a configuration (values may be unknown).
@@ -131,14 +141,33 @@ pub fn plan(req: &PlanRequest<'_>, resp: &mut PlanResponse) {
 
     // The inventory, when the version and configuration are known.
     let configuration = planned.get_attr("configuration_values").cloned().unwrap_or(Value::Null);
-    let inventory = match (version, configuration.is_known()) {
-        (Some(version), true) => parse_configuration(configuration.as_str())
-            .ok()
-            .filter(|values| addon.validate_configuration(values).is_empty())
-            .and_then(|values| addon.render(version, &values).ok())
-            .and_then(|objects| inventory_ids(&objects).ok()),
+    let objects = match (version, configuration.is_known()) {
+        (Some(version), true) => rendered(addon, version, configuration.as_str()),
         _ => None,
     };
+    let inventory = objects.as_deref().and_then(|objects| inventory_ids(objects).ok());
+    if let (Some(objects), Some(prior)) = (&objects, req.prior) {
+        let prior_objects = prior_version
+            .and_then(|v| rendered(addon, v, prior.get_attr("configuration_values").and_then(Value::as_str)));
+        let changes = prior_objects.map(|p| immutable_changes(&p, objects)).unwrap_or_default();
+        if !changes.is_empty() {
+            let at = if prior.get_attr("configuration_values") == planned.get_attr("configuration_values") {
+                "version"
+            } else {
+                "configuration_values"
+            };
+            diags.error_at(
+                path(at),
+                "Change Kubernetes cannot make in place",
+                format!(
+                    "This change would modify fields the Kubernetes API server refuses to update: {}. Keep the \
+                     previous value, or remove the add-on (or the objects named) and install it again with the \
+                     new one.",
+                    changes.iter().map(ToString::to_string).collect::<Vec<_>>().join(", ")
+                ),
+            );
+        }
+    }
     let _ = planned.set_attr("managed_objects", inventory.as_deref().map_or(Value::Unknown, inventory_value));
 
     // The identifier, once the cluster is known.
@@ -295,5 +324,30 @@ mod tests {
     fn the_kubecost_alias_warns() {
         let resp = run(None, &object("kubecost", None, None));
         assert!(format!("{:?}", resp.diags).contains("OpenCost"), "{:?}", resp.diags);
+    }
+
+    #[test]
+    fn a_storage_class_change_of_a_claim_is_refused_at_plan() {
+        let with_class = |class: &str| {
+            let mut v = object("kube-prometheus-stack", Some("88.1.3"), Some("ready"));
+            let _ =
+                v.set_attr("configuration_values", Value::from(format!(r#"{{"storage_class":"{class}"}}"#)));
+            v
+        };
+        let prior = with_class("ceph-block");
+        let resp = run(Some(&prior), &with_class("ceph-block-norepl"));
+        let error = resp.diags.iter().find(|d| d.summary == "Change Kubernetes cannot make in place");
+        let error = error.unwrap_or_else(|| panic!("{:?}", resp.diags));
+        assert!(
+            error.detail.contains(
+                "PersistentVolumeClaim monitoring/kube-prometheus-stack-grafana .spec.storageClassName"
+            ),
+            "{}",
+            error.detail
+        );
+        assert_eq!(error.attribute, Some(path("configuration_values")));
+        // The same configuration plans clean.
+        let same = run(Some(&prior), &with_class("ceph-block"));
+        assert!(!same.diags.has_errors(), "{:?}", same.diags);
     }
 }
