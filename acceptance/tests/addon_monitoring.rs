@@ -14,17 +14,17 @@ mod common;
 
 use acceptance::checks::attr_eq;
 use acceptance::terraform::Terraform;
-use acceptance::{CheckError, CheckResult, RunContext, State, Step, TestCase};
+use acceptance::{CheckResult, RunContext, State, Step, TestCase};
 use cloudtemple::catalog::{Catalog, Version};
-use common::{CLOUDTEMPLE, on_each_terraform};
-use ct_emulator::timing::Latencies;
-use ct_emulator::{RegionConfig, RegionOptions, RunningRegion};
+use common::hcl::{CILIUM_ADDON, CLOUDTEMPLE_REQUIRED, ClusterHcl, PoolHcl};
+use common::kubectl::Kubectl;
+use common::{CLOUDTEMPLE, LocalRegion, on_each_terraform_in};
 use serde_json::{Value, json};
-use std::net::SocketAddr;
 
 /// Subnets of the runs, one per terraform binary (127.84.<subnet>.x).
 const SUBNETS: [u8; 2] = [1, 2];
 const CLUSTER: &str = "cloudtemple_kubernetes_cluster.dev";
+const KUBECTL: Kubectl = Kubectl::of(CLUSTER);
 const MONITORING: &str = "cloudtemple_kubernetes_addon.monitoring";
 const NEWEST: &str = "88.1.3";
 
@@ -137,54 +137,12 @@ fn templates_follow_the_configuration_at_every_version() {
     assert!(prometheus["spec"].get("alerting").is_none());
 }
 
-fn region(rt: &tokio::runtime::Runtime, subnet: u8, machines: u8) -> RunningRegion {
-    let machines =
-        (1..=machines).map(|i| (format!("m{i}"), SocketAddr::from(([127, 84, subnet, i], 50000)))).collect();
-    let region = RegionConfig {
-        latencies: Latencies { time_scale: 0.005, ..Latencies::default() },
-        talos_version: "v1.14.1".into(),
-        ..RegionConfig::default()
-    };
-    rt.block_on(ct_emulator::start(RegionOptions { region, machines, admin: None }))
-        .expect("the region starts")
-}
-
 fn config(subnet: u8, alertmanager: bool, with_monitoring: bool) -> String {
+    let net = [127, 84, subnet];
+    let cluster = ClusterHcl::dev("ctmon", net);
+    let workers = PoolHcl::workers(net, &[2, 3]);
     let mut text = format!(
-        r#"
-terraform {{
-  required_providers {{
-    cloudtemple = {{ source = "cloud-temple/cloudtemple" }}
-  }}
-}}
-
-resource "cloudtemple_kubernetes_cluster" "dev" {{
-  name     = "ctmon"
-  topology = "dev"
-  endpoint = "127.84.{subnet}.20"
-  network = {{
-    node_cidr = "127.84.{subnet}.0/24"
-  }}
-  control_plane = [
-    {{ address = "127.84.{subnet}.1", zone = "AZ05" }},
-  ]
-}}
-
-resource "cloudtemple_kubernetes_node_pool" "workers" {{
-  cluster = cloudtemple_kubernetes_cluster.dev.access
-  name    = "workers"
-  role    = "worker"
-  nodes = {{
-    w2 = {{ address = "127.84.{subnet}.2", zone = "AZ05" }}
-    w3 = {{ address = "127.84.{subnet}.3", zone = "AZ05" }}
-  }}
-}}
-
-resource "cloudtemple_kubernetes_addon" "cilium" {{
-  cluster = cloudtemple_kubernetes_cluster.dev.access
-  name    = "cilium"
-}}
-
+        r#"{CLOUDTEMPLE_REQUIRED}{cluster}{workers}{CILIUM_ADDON}
 resource "cloudtemple_kubernetes_addon" "rook" {{
   cluster              = cloudtemple_kubernetes_cluster.dev.access
   name                 = "rook-ceph"
@@ -212,62 +170,6 @@ resource "cloudtemple_kubernetes_addon" "monitoring" {{
     text
 }
 
-/// kubectl with the cluster's kubeconfig from the state; returns (success, stdout + stderr).
-fn kubectl(
-    ctx: &mut RunContext<'_>,
-    args: &[&str],
-    stdin: Option<&str>,
-) -> Result<(bool, String), CheckError> {
-    use std::io::Write;
-    let state = ctx.state()?;
-    let kubeconfig = state
-        .resource(CLUSTER)
-        .and_then(|r| r.values.get("kubeconfig").and_then(|k| k.as_str().map(str::to_string)))
-        .ok_or("the cluster has no kubeconfig in state")?;
-    let path = ctx.dir().join("kubeconfig.yaml");
-    std::fs::write(&path, kubeconfig)?;
-    let mut child = std::process::Command::new("kubectl")
-        .arg("--kubeconfig")
-        .arg(&path)
-        .arg("--request-timeout=20s")
-        .args(args)
-        .stdin(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()?;
-    if let Some(text) = stdin {
-        child.stdin.take().ok_or("stdin")?.write_all(text.as_bytes())?;
-    }
-    drop(child.stdin.take());
-    let out = child.wait_with_output()?;
-    let text = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
-    Ok((out.status.success(), text))
-}
-
-/// `kubectl get ... -o jsonpath=...` must print `expected`.
-fn kubectl_prints(ctx: &mut RunContext<'_>, args: &[&str], expected: &str) -> CheckResult {
-    let (ok, out) = kubectl(ctx, args, None)?;
-    if ok && out.trim() == expected {
-        Ok(())
-    } else {
-        Err(format!("kubectl {}: expected {expected:?}, got: {out}", args.join(" ")).into())
-    }
-}
-
-fn kubectl_expect(ctx: &mut RunContext<'_>, args: &[&str], present: bool) -> CheckResult {
-    let (ok, out) = kubectl(ctx, args, None)?;
-    match (ok, present) {
-        (true, true) => Ok(()),
-        (false, false) if out.contains("NotFound") || out.contains("not found") => Ok(()),
-        _ => Err(format!(
-            "kubectl {}: expected {}: {out}",
-            args.join(" "),
-            if present { "found" } else { "NotFound" }
-        )
-        .into()),
-    }
-}
-
 /// The objects the configuration drives, as kubectl sees them.
 fn kubectl_sees_the_stack(ctx: &mut RunContext<'_>) -> CheckResult {
     let ns = ["-n", "monitoring"];
@@ -280,27 +182,31 @@ fn kubectl_sees_the_stack(ctx: &mut RunContext<'_>) -> CheckResult {
     };
     for crd in ["prometheuses", "alertmanagers", "servicemonitors", "podmonitors", "prometheusrules"] {
         let name = format!("{crd}.monitoring.coreos.com");
-        kubectl_prints(ctx, &["get", "crd", &name, "-o", "jsonpath={.spec.group}"], "monitoring.coreos.com")?;
+        KUBECTL.prints(
+            ctx,
+            &["get", "crd", &name, "-o", "jsonpath={.spec.group}"],
+            "monitoring.coreos.com",
+        )?;
     }
     let prometheus = ["prometheuses.monitoring.coreos.com", "kube-prometheus-stack-prometheus"];
-    kubectl_prints(ctx, &get(&prometheus, "jsonpath={.spec.replicas}"), "2")?;
-    kubectl_prints(ctx, &get(&prometheus, "jsonpath={.spec.retention}"), "30d")?;
-    kubectl_prints(
+    KUBECTL.prints(ctx, &get(&prometheus, "jsonpath={.spec.replicas}"), "2")?;
+    KUBECTL.prints(ctx, &get(&prometheus, "jsonpath={.spec.retention}"), "30d")?;
+    KUBECTL.prints(
         ctx,
         &get(&prometheus, "jsonpath={.spec.storage.volumeClaimTemplate.spec.resources.requests.storage}"),
         "20Gi",
     )?;
-    kubectl_prints(
+    KUBECTL.prints(
         ctx,
         &get(&prometheus, "jsonpath={.spec.storage.volumeClaimTemplate.spec.storageClassName}"),
         "ceph-block",
     )?;
-    kubectl_prints(
+    KUBECTL.prints(
         ctx,
         &get(&prometheus, "jsonpath={.spec.alerting.alertmanagers[0].name}"),
         "kube-prometheus-stack-alertmanager",
     )?;
-    kubectl_prints(
+    KUBECTL.prints(
         ctx,
         &get(
             &["alertmanagers.monitoring.coreos.com", "kube-prometheus-stack-alertmanager"],
@@ -308,7 +214,7 @@ fn kubectl_sees_the_stack(ctx: &mut RunContext<'_>) -> CheckResult {
         ),
         "quay.io/prometheus/alertmanager:v0.33.1",
     )?;
-    kubectl_prints(
+    KUBECTL.prints(
         ctx,
         &get(
             &["deployment", "kube-prometheus-stack-operator"],
@@ -317,27 +223,27 @@ fn kubectl_sees_the_stack(ctx: &mut RunContext<'_>) -> CheckResult {
         "quay.io/prometheus-operator/prometheus-operator:v0.93.0",
     )?;
     let grafana = ["deployment", "kube-prometheus-stack-grafana"];
-    kubectl_prints(
+    KUBECTL.prints(
         ctx,
         &get(&grafana, "jsonpath={.spec.template.spec.containers[0].image}"),
         "docker.io/grafana/grafana:13.1.1",
     )?;
-    kubectl_prints(
+    KUBECTL.prints(
         ctx,
         &get(&grafana, "jsonpath={.spec.template.spec.containers[0].env[1].valueFrom.secretKeyRef.name}"),
         "grafana-admin",
     )?;
-    kubectl_prints(
+    KUBECTL.prints(
         ctx,
         &get(&["ingress", "kube-prometheus-stack-grafana"], "jsonpath={.spec.rules[0].host}"),
         "grafana.external-secured.ctmon.mk.ms-cloud-temple.com",
     )?;
-    kubectl_prints(
+    KUBECTL.prints(
         ctx,
         &get(&["pvc", "kube-prometheus-stack-grafana"], "jsonpath={.status.phase}"),
         "Bound",
     )?;
-    kubectl_prints(
+    KUBECTL.prints(
         ctx,
         &get(
             &["daemonset", "kube-prometheus-stack-prometheus-node-exporter"],
@@ -345,12 +251,12 @@ fn kubectl_sees_the_stack(ctx: &mut RunContext<'_>) -> CheckResult {
         ),
         "true",
     )?;
-    kubectl_expect(
+    KUBECTL.finds(
         ctx,
         &["get", "deployment", "kube-prometheus-stack-kube-state-metrics", "-n", "monitoring"],
         true,
     )?;
-    kubectl_prints(
+    KUBECTL.prints(
         ctx,
         &get(&["servicemonitors.monitoring.coreos.com"], "jsonpath={.items[*].metadata.name}"),
         "kube-prometheus-stack-alertmanager kube-prometheus-stack-grafana kube-prometheus-stack-kube-state-metrics \
@@ -358,7 +264,7 @@ fn kubectl_sees_the_stack(ctx: &mut RunContext<'_>) -> CheckResult {
          kube-prometheus-stack-prometheus-node-exporter",
     )?;
     // The namespace lets node-exporter use the host's namespaces and file systems.
-    kubectl_prints(
+    KUBECTL.prints(
         ctx,
         &[
             "get",
@@ -387,13 +293,9 @@ fn inventory_has(id: &'static str, present: bool) -> impl Fn(&State) -> CheckRes
 
 #[test]
 fn monitoring_stack_installs_reconfigures_and_goes() {
-    let rt =
-        tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().expect("runtime");
-    let mut subnets = SUBNETS.iter().copied();
-    on_each_terraform(|tf: &Terraform| {
-        let subnet = subnets.next().expect("a subnet per terraform binary");
-        let region = region(&rt, subnet, 3);
-        let report = TestCase::new("addon_monitoring")
+    on_each_terraform_in(&SUBNETS, |tf: &Terraform, subnet| {
+        let _region = LocalRegion::start([127, 84, subnet], 3);
+        TestCase::new("addon_monitoring")
             .provider(CLOUDTEMPLE)
             .step(
                 Step::config(config(subnet, true, true))
@@ -421,13 +323,13 @@ fn monitoring_stack_installs_reconfigures_and_goes() {
                     )),
             )
             .step(Step::run(|ctx| {
-                kubectl_expect(
+                KUBECTL.finds(
                     ctx,
                     &["get", "alertmanagers.monitoring.coreos.com", "kube-prometheus-stack-alertmanager", "-n", "monitoring"],
                     false,
                 )?;
-                kubectl_expect(ctx, &["get", "service", "kube-prometheus-stack-alertmanager", "-n", "monitoring"], false)?;
-                kubectl_prints(
+                KUBECTL.finds(ctx, &["get", "service", "kube-prometheus-stack-alertmanager", "-n", "monitoring"], false)?;
+                KUBECTL.prints(
                     ctx,
                     &[
                         "get",
@@ -444,13 +346,11 @@ fn monitoring_stack_installs_reconfigures_and_goes() {
             // Removing the add-on deletes its namespace and CRDs, and leaves Rook's classes.
             .step(Step::config(config(subnet, false, false)).expect_actions(MONITORING, &["delete"]))
             .step(Step::run(|ctx| {
-                kubectl_expect(ctx, &["get", "namespace", "monitoring"], false)?;
-                kubectl_expect(ctx, &["get", "crd", "prometheuses.monitoring.coreos.com"], false)?;
-                kubectl_expect(ctx, &["get", "storageclass", "ceph-block"], true)
+                KUBECTL.finds(ctx, &["get", "namespace", "monitoring"], false)?;
+                KUBECTL.finds(ctx, &["get", "crd", "prometheuses.monitoring.coreos.com"], false)?;
+                KUBECTL.finds(ctx, &["get", "storageclass", "ceph-block"], true)
             }))
             .step(Step::destroy())
-            .run_with(tf);
-        rt.block_on(region.shutdown());
-        report
+            .run_with(tf)
     });
 }

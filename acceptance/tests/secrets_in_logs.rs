@@ -11,6 +11,7 @@ mod common;
 
 use acceptance::terraform::Terraform;
 use acceptance::{CheckError, CheckResult, RunContext, State, Step, TestCase};
+use common::hcl::{CLOUDTEMPLE_REQUIRED, ClusterHcl, PoolHcl};
 use common::{CLOUDTEMPLE, LocalRegion, LogFile, lines_with, on_each_terraform};
 use serde_json::Value;
 
@@ -21,35 +22,11 @@ const CLUSTER: &str = "cloudtemple_kubernetes_cluster.dev";
 /// A dev cluster, one worker, an add-on and a manifest: every resource that holds or uses the
 /// cluster's credentials, in one apply.
 fn config(subnet: u8) -> String {
+    let net = [127, 83, subnet];
+    let cluster = ClusterHcl::dev("ctsecr", net);
+    let workers = PoolHcl::workers(net, &[2]);
     format!(
-        r#"
-terraform {{
-  required_providers {{
-    cloudtemple = {{ source = "cloud-temple/cloudtemple" }}
-  }}
-}}
-
-resource "cloudtemple_kubernetes_cluster" "dev" {{
-  name     = "ctsecr"
-  topology = "dev"
-  endpoint = "127.83.{subnet}.20"
-  network = {{
-    node_cidr = "127.83.{subnet}.0/24"
-  }}
-  control_plane = [
-    {{ address = "127.83.{subnet}.1", zone = "AZ05" }},
-  ]
-}}
-
-resource "cloudtemple_kubernetes_node_pool" "workers" {{
-  cluster = cloudtemple_kubernetes_cluster.dev.access
-  name    = "workers"
-  role    = "worker"
-  nodes = {{
-    w2 = {{ address = "127.83.{subnet}.2", zone = "AZ05" }}
-  }}
-}}
-
+        r#"{CLOUDTEMPLE_REQUIRED}{cluster}{workers}
 resource "cloudtemple_kubernetes_addon" "kyverno" {{
   cluster = cloudtemple_kubernetes_cluster.dev.access
   name    = "kyverno"

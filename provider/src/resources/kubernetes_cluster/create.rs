@@ -8,7 +8,7 @@
 //! (the Talos provider's most reported hang). The add-ons wait for readiness themselves. Progress is logged at info level so `TF_LOG=info` shows where it is.
 
 use super::read::live_nodes;
-use super::spec::ClusterSpec;
+use super::spec::{ClusterSpec, NodeSpec};
 use crate::talos::client::{
     Options, TalosClient, TalosCredentials, TalosError, wait_for_configured, wait_for_etcd_healthy,
 };
@@ -19,6 +19,7 @@ use crate::talos::talosconfig::{self, TalosconfigInput};
 use crate::talos::version::ApplyMode;
 use crate::talos::{SecretsBundle, Sensitive};
 use std::collections::BTreeMap;
+use std::net::IpAddr;
 use std::time::Duration;
 use tfplugin::resource::{ApplyRequest, ApplyResponse};
 use tfplugin::{Context, Diagnostic, Diagnostics, Value};
@@ -151,6 +152,39 @@ pub fn created_state(
     Ok(state)
 }
 
+/// The machine configuration of one control plane of `spec`.
+pub fn control_plane_config(
+    spec: &ClusterSpec,
+    node: &NodeSpec,
+    bundle: &SecretsBundle,
+) -> Result<Sensitive, Diagnostic> {
+    let url = spec.api_url();
+    let labels = BTreeMap::new();
+    render(&spec.cluster_input(&url), &ClusterSpec::node_input(node, &labels), bundle, &spec.config_patches)
+        .map(|r| r.yaml)
+        .map_err(|e| Diagnostic::error("Invalid machine configuration", format!("{}: {e}", node.hostname)))
+}
+
+/// Applies `yaml` to a node in maintenance mode (its certificate trusted on first use),
+/// retrying transient errors within `opts`.
+///
+/// # Errors
+/// The last Talos error once `opts` runs out, or a permanent one at once.
+pub async fn apply_in_maintenance(
+    address: IpAddr,
+    yaml: &Sensitive,
+    opts: &Options,
+) -> Result<(), TalosError> {
+    let client = TalosClient::maintenance(address, TALOS_PORT)?;
+    crate::talos::client::retry(opts, &crate::talos::client::Backoff::POLL, |step| {
+        let client = client.clone();
+        let yaml = yaml.clone();
+        async move { client.apply_configuration(&yaml, ApplyMode::Auto, false, &step).await }
+    })
+    .await
+    .map(|_| ())
+}
+
 async fn apply_one(
     spec: &ClusterSpec,
     node_index: usize,
@@ -158,26 +192,11 @@ async fn apply_one(
     opts: &Options,
 ) -> Result<(), Diagnostic> {
     let node = &spec.control_planes[node_index];
-    let url = spec.api_url();
-    let labels = BTreeMap::new();
-    let rendered = render(
-        &spec.cluster_input(&url),
-        &ClusterSpec::node_input(node, &labels),
-        bundle,
-        &spec.config_patches,
-    )
-    .map_err(|e| Diagnostic::error("Invalid machine configuration", e.to_string()))?;
-    let client = TalosClient::maintenance(node.address, TALOS_PORT)
-        .map_err(|e| talos_failure(&format!("connecting to {}", node.address), &e))?;
+    let yaml = control_plane_config(spec, node, bundle)?;
     tracing::info!(node = %node.address, hostname = %node.hostname, "applying the control plane configuration");
-    crate::talos::client::retry(opts, &crate::talos::client::Backoff::POLL, |step| {
-        let client = client.clone();
-        let yaml = rendered.yaml.clone();
-        async move { client.apply_configuration(&yaml, ApplyMode::Auto, false, &step).await }
-    })
-    .await
-    .map_err(|e| talos_failure(&format!("applying the configuration of {}", node.address), &e))?;
-    Ok(())
+    apply_in_maintenance(node.address, &yaml, opts)
+        .await
+        .map_err(|e| talos_failure(&format!("applying the configuration of {}", node.address), &e))
 }
 
 /// Creates the cluster.

@@ -18,7 +18,7 @@
 //!
 //! Control planes reboot in the `upgrade.reboot_mode` the plan holds (`powercycle` skips kexec).
 
-use super::create::{TALOS_PORT, talos_failure};
+use super::create::{TALOS_PORT, apply_in_maintenance, control_plane_config, talos_failure};
 use super::read::{NodeHealth, credentials_from_state, live_nodes, probe};
 use super::rollout::{
     Move, Reconfiguration, control_plane_move, installer_image, reconfigurations, talos_upgrade,
@@ -32,9 +32,7 @@ use crate::talos::client::{
     Backoff, Options, TalosClient, TalosCredentials, UpgradeSpec, WipeMode, retry, wait_for_configured,
     wait_for_etcd_quorum, wait_for_maintenance, wait_for_reboot_start, wait_for_version,
 };
-use crate::talos::machine_config::render;
-use crate::talos::version::{ApplyMode, TalosContract};
-use std::collections::BTreeMap;
+use crate::talos::version::TalosContract;
 use std::time::Duration;
 use tfplugin::resource::{ApplyRequest, ApplyResponse};
 use tfplugin::{Context, Diagnostic, Value};
@@ -147,16 +145,7 @@ impl Rollout<'_> {
     }
 
     fn rendered(&self, node: &NodeSpec) -> Result<crate::talos::Sensitive, Diagnostic> {
-        let url = self.spec.api_url();
-        let labels = BTreeMap::new();
-        render(
-            &self.spec.cluster_input(&url),
-            &ClusterSpec::node_input(node, &labels),
-            self.bundle,
-            &self.spec.config_patches,
-        )
-        .map(|r| r.yaml)
-        .map_err(|e| Diagnostic::error("Invalid machine configuration", format!("{}: {e}", node.hostname)))
+        control_plane_config(self.spec, node, self.bundle)
     }
 
     /// Configures a control plane found in maintenance mode again; it rejoins etcd.
@@ -179,15 +168,9 @@ impl Rollout<'_> {
             break;
         }
         let yaml = self.rendered(node)?;
-        let client =
-            TalosClient::maintenance(node.address, TALOS_PORT).map_err(|e| fail("connecting to", &e))?;
-        retry(self.opts, &Backoff::POLL, |step| {
-            let client = client.clone();
-            let yaml = yaml.clone();
-            async move { client.apply_configuration(&yaml, ApplyMode::Auto, false, &step).await }
-        })
-        .await
-        .map_err(|e| fail("applying the configuration of", &e))?;
+        apply_in_maintenance(node.address, &yaml, self.opts)
+            .await
+            .map_err(|e| fail("applying the configuration of", &e))?;
         wait_for_configured(node.address, TALOS_PORT, self.talos, self.opts)
             .await
             .map_err(|e| fail("waiting for the configured boot of", &e))?;
@@ -215,15 +198,9 @@ impl Rollout<'_> {
             )
             .await?;
             let yaml = self.rendered(to)?;
-            let client = TalosClient::maintenance(to.address, TALOS_PORT)
-                .map_err(|e| fail("connecting to", to, &e))?;
-            retry(self.opts, &Backoff::POLL, |step| {
-                let client = client.clone();
-                let yaml = yaml.clone();
-                async move { client.apply_configuration(&yaml, ApplyMode::Auto, false, &step).await }
-            })
-            .await
-            .map_err(|e| fail("applying the configuration of", to, &e))?;
+            apply_in_maintenance(to.address, &yaml, self.opts)
+                .await
+                .map_err(|e| fail("applying the configuration of", to, &e))?;
             wait_for_configured(to.address, TALOS_PORT, self.talos, self.opts)
                 .await
                 .map_err(|e| fail("waiting for the configured boot of", to, &e))?;

@@ -112,24 +112,9 @@ impl Drainer {
         }
         let client = self.client()?;
         tracing::info!(pool = %spec.name, %hostname, "cordoning and draining the node before it leaves the pool");
-        let result = match client.cordon(hostname, &self.budget.part(REACH)).await {
-            Err(e) if e.is_not_found() => {
-                tracing::info!(pool = %spec.name, %hostname, "no Node object: nothing to drain");
-                return Ok(());
-            }
-            Err(e) => Err(e),
-            Ok(()) => client.drain(hostname, &options(), &self.budget).await,
-        };
-        match result {
-            Ok(report) => {
-                tracing::info!(
-                    pool = %spec.name, %hostname, evicted = report.evicted.len(), skipped = report.skipped.len(),
-                    "node drained: {}", report.evicted.join(", ")
-                );
-                Ok(())
-            }
-            Err(e) => Err(drain_failure(hostname, "was not reset and stays in the pool (cordoned)", &e)),
-        }
+        self.cordon_and_drain(client, spec, hostname)
+            .await
+            .map_err(|e| drain_failure(hostname, "was not reset and stays in the pool (cordoned)", &e))
     }
 
     /// Cordons and drains `hostname` before it reboots; on failure it is uncordoned again (it
@@ -140,29 +125,35 @@ impl Drainer {
         }
         let client = self.client()?;
         tracing::info!(pool = %spec.name, %hostname, "cordoning and draining the node before it reboots");
-        let result = match client.cordon(hostname, &self.budget.part(REACH)).await {
+        let Err(e) = self.cordon_and_drain(client, spec, hostname).await else { return Ok(()) };
+        // Not rebooted after all: let it take pods again.
+        if let Err(u) = client.uncordon(hostname, &self.budget.part(REACH)).await {
+            tracing::warn!(%hostname, error = %u, "could not uncordon the node after a failed drain");
+        }
+        Err(drain_failure(hostname, "was not rebooted", &e))
+    }
+
+    /// Cordons then drains `hostname`; a missing Node object means there is nothing to drain.
+    async fn cordon_and_drain(
+        &self,
+        client: &KubeClient,
+        spec: &PoolSpec,
+        hostname: &str,
+    ) -> Result<(), KubeError> {
+        match client.cordon(hostname, &self.budget.part(REACH)).await {
             Err(e) if e.is_not_found() => {
                 tracing::info!(pool = %spec.name, %hostname, "no Node object: nothing to drain");
                 return Ok(());
             }
-            Err(e) => Err(e),
-            Ok(()) => client.drain(hostname, &options(), &self.budget).await,
-        };
-        match result {
-            Ok(report) => {
-                tracing::info!(
-                    pool = %spec.name, %hostname, evicted = report.evicted.len(), skipped = report.skipped.len(),
-                    "node drained: {}", report.evicted.join(", ")
-                );
-                Ok(())
-            }
-            Err(e) => {
-                if let Err(u) = client.uncordon(hostname, &self.budget.part(REACH)).await {
-                    tracing::warn!(%hostname, error = %u, "could not uncordon the node after a failed drain");
-                }
-                Err(drain_failure(hostname, "was not rebooted", &e))
-            }
+            Err(e) => return Err(e),
+            Ok(()) => {}
         }
+        let report = client.drain(hostname, &options(), &self.budget).await?;
+        tracing::info!(
+            pool = %spec.name, %hostname, evicted = report.evicted.len(), skipped = report.skipped.len(),
+            "node drained: {}", report.evicted.join(", ")
+        );
+        Ok(())
     }
 
     /// Uncordons `hostname` once it is back after a reboot.
